@@ -1,0 +1,1 @@
+//! Decoding with symphonia (placeholder, filled in by the decoding work).

@@ -1,0 +1,3 @@
+//! Signal processing: log-mel spectrograms with librosa's exact conventions.
+
+pub mod mel;

@@ -1,0 +1,4 @@
+//! Reading and writing artifacts: atomic writes and NumPy `.npy` arrays.
+
+pub mod atomic;
+pub mod npy;

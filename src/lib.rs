@@ -1,0 +1,8 @@
+//! deepcuts: content-based music recommendation after van den Oord, Dieleman and Schrauwen
+//! (NIPS 2013). Every stage is a library function first; the CLI and the GUI call the same
+//! functions. See ARCHITECTURE.md for the map of modules.
+
+pub mod audio;
+pub mod cli;
+pub mod dsp;
+pub mod io;
