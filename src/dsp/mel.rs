@@ -149,7 +149,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// The periodic Hann window of scipy's `get_window('hann', n, fftbins=True)`.
 fn periodic_hann(n: usize) -> Vec<f64> {
     (0..n)
-        .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()))
+        .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos())
         .collect()
 }
 
