@@ -1,5 +1,9 @@
 //! The log-mel spectrogram against librosa's output for the reference signals of
 //! tests/data/mel (made by librosa 0.11; see tests/data/README.md).
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on any unexpected error"
+)]
 
 use std::path::Path;
 
