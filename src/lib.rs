@@ -5,4 +5,6 @@
 pub mod audio;
 pub mod cli;
 pub mod dsp;
+pub mod features;
 pub mod io;
+pub mod project;

@@ -1,0 +1,3 @@
+//! Feature extraction: the log-mel excerpt of every track, cached in the project.
+
+pub mod store;
