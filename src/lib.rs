@@ -6,3 +6,4 @@ pub mod audio;
 pub mod cli;
 pub mod dsp;
 pub mod io;
+pub mod usage;
