@@ -1,7 +1,8 @@
 //! Million Song Dataset Taste Profile triplets (`train_triplets.txt`, the Echo Nest user data):
 //! `user<TAB>song_id<TAB>play_count`, one (user, song) pair per line, for example
-//! `b80344d063b5ccb3212f76538f3d9e43d87dca9e⇥SOAKIMP12A8C130995⇥1` (⇥: a tab). The song id is kept as the
-//! track's id; a [`super::TrackMap`] (`unique_tracks.txt`) adds its MSD track id, artist and title.
+//! `b80344d063b5ccb3212f76538f3d9e43d87dca9e⇥SOAKIMP12A8C130995⇥1` (⇥: a tab). The song id is
+//! kept as the track's id; a [`super::TrackMap`] (`unique_tracks.txt`) adds its MSD track id,
+//! artist and title.
 
 use super::reader::RecordParser;
 use super::{as_text, parse_count, split_fields, LineProblem, Listen, TrackRef};
