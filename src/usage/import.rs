@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::matching::{CatalogTrack, MatchedBy, Matcher, Resolution};
 use super::{LineErrors, Listen, ListenReader, ReadError, TrackMap, TrackRef, UsageError};
 
-/// Records between two looks at the cancel flag and two progress reports.
+/// Records, or bytes, between two looks at the cancel flag and two progress reports
+/// (bytes too, so a file of long garbage lines still answers a cancel quickly).
 const CHECK_EVERY_RECORDS: u64 = 1 << 14;
+const CHECK_EVERY_BYTES: u64 = 1 << 24;
 
 /// Choices for an import.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +134,7 @@ pub struct Importer<'m> {
     map: Option<&'m TrackMap>,
     options: ImportOptions,
     users: HashMap<Box<str>, u32>,
+    last_user: Option<(String, u32)>,
     counts: PlayCounts,
     /// (listens, plays) per unmatched slot.
     unmatched_counts: Vec<(u64, u64)>,
@@ -151,6 +154,7 @@ impl<'m> Importer<'m> {
             map,
             options,
             users: HashMap::new(),
+            last_user: None,
             counts: PlayCounts::default(),
             unmatched_counts: Vec::new(),
             stats: ImportStats::default(),
@@ -174,10 +178,16 @@ impl<'m> Importer<'m> {
                 records_read: listens.records_read(),
             })
         };
-        let mut next_check = listens.records_read() + CHECK_EVERY_RECORDS;
+        let next_check = |listens: &ListenReader<R>| {
+            (
+                listens.records_read() + CHECK_EVERY_RECORDS,
+                listens.bytes_read() + CHECK_EVERY_BYTES,
+            )
+        };
+        let mut check_at = next_check(listens);
         let outcome = loop {
-            if listens.records_read() >= next_check {
-                next_check += CHECK_EVERY_RECORDS;
+            if listens.records_read() >= check_at.0 || listens.bytes_read() >= check_at.1 {
+                check_at = next_check(listens);
                 if cancel.load(Ordering::Relaxed) {
                     break Err(UsageError::Cancelled {
                         path: listens.path().to_owned(),
@@ -248,17 +258,28 @@ impl<'m> Importer<'m> {
                 self.matcher.catalog_len() + slot
             }
         };
-        let user = self.user_index(&listen.user).ok_or("users")?;
+        let user = self.user_index(listen.user).ok_or("users")?;
         self.counts.add(user, track, listen.count);
         Ok(())
     }
 
-    fn user_index(&mut self, name: &str) -> Option<u32> {
-        if let Some(&index) = self.users.get(name) {
-            return Some(index);
+    /// The index of user `name`, numbering new users as met. Logs group a user's lines
+    /// together, so the last user is remembered and most lines skip the table.
+    fn user_index(&mut self, name: String) -> Option<u32> {
+        if let Some((last, index)) = &self.last_user {
+            if *last == name {
+                return Some(*index);
+            }
         }
-        let index = u32::try_from(self.users.len()).ok()?;
-        self.users.insert(name.into(), index);
+        let index = match self.users.get(name.as_str()) {
+            Some(&index) => index,
+            None => {
+                let index = u32::try_from(self.users.len()).ok()?;
+                self.users.insert(name.as_str().into(), index);
+                index
+            }
+        };
+        self.last_user = Some((name, index));
         Some(index)
     }
 

@@ -18,7 +18,7 @@ impl RecordParser for LastFm1kParser {
             return Ok(None);
         }
         let [user, time, _artist_mbid, artist, track_mbid, title] =
-            split_fields::<6>(text, "\t", "6 tab-separated")?;
+            split_fields::<6>(text.split('\t'), "6 tab-separated")?;
         let user = user.trim();
         if user.is_empty() {
             return Err(LineProblem::EmptyField { field: "user" });

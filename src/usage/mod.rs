@@ -233,14 +233,12 @@ fn parse_count(text: &str) -> Result<u32, LineProblem> {
     }
 }
 
-/// Splits `text` at every `separator` into exactly `N` fields.
+/// Takes exactly `N` fields from `parts` (a `str::split` of a line).
 fn split_fields<'t, const N: usize>(
-    text: &'t str,
-    separator: &str,
+    mut parts: impl Iterator<Item = &'t str>,
     expected: &'static str,
 ) -> Result<[&'t str; N], LineProblem> {
     let mut fields = [""; N];
-    let mut parts = text.split(separator);
     for (found, field) in fields.iter_mut().enumerate() {
         match parts.next() {
             Some(part) => *field = part,
@@ -293,11 +291,17 @@ mod tests {
 
     #[test]
     fn fields_are_split_exactly() {
-        assert_eq!(split_fields::<3>("a\tb\tc", "\t", "3"), Ok(["a", "b", "c"]));
-        assert_eq!(split_fields::<2>("a<SEP>", "<SEP>", "2"), Ok(["a", ""]));
+        assert_eq!(
+            split_fields::<3>("a\tb\tc".split('\t'), "3"),
+            Ok(["a", "b", "c"])
+        );
+        assert_eq!(
+            split_fields::<2>("a<SEP>".split("<SEP>"), "2"),
+            Ok(["a", ""])
+        );
         for (text, found) in [("a\tb", 2), ("a\tb\tc\td\te", 5), ("", 1)] {
             assert_eq!(
-                split_fields::<3>(text, "\t", "3"),
+                split_fields::<3>(text.split('\t'), "3"),
                 Err(LineProblem::FieldCount {
                     expected: "3",
                     found

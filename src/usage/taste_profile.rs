@@ -16,7 +16,7 @@ impl RecordParser for TasteProfileParser {
         if text.trim().is_empty() {
             return Ok(None);
         }
-        let [user, song, count] = split_fields::<3>(text, "\t", "3 tab-separated")?;
+        let [user, song, count] = split_fields::<3>(text.split('\t'), "3 tab-separated")?;
         let (user, song) = (user.trim(), song.trim());
         if user.is_empty() {
             return Err(LineProblem::EmptyField { field: "user" });

@@ -140,7 +140,7 @@ fn parse_line(record: &[u8]) -> Result<Option<TrackRef>, LineProblem> {
     }
     let entry = if text.contains("<SEP>") {
         let [track_id, song_id, artist, title] =
-            split_fields::<4>(text, "<SEP>", "4 <SEP>-separated")?;
+            split_fields::<4>(text.split("<SEP>"), "4 <SEP>-separated")?;
         TrackRef {
             ids: [track_id, song_id]
                 .into_iter()
