@@ -49,7 +49,8 @@ pub struct Listen {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrackRef {
     /// Identifiers, looked up among catalog ids, most specific first: the log's own id (MSD song
-    /// id, ListenBrainz recording MSID, a CSV id) and any a [`TrackMap`] adds (MSD track id).
+    /// id, ListenBrainz recording MSID, a CSV id). An unmatched entry also carries those a
+    /// [`TrackMap`] added (the MSD track id).
     pub ids: Vec<String>,
     /// MusicBrainz recording id, also looked up among catalog ids.
     pub mbid: Option<String>,
