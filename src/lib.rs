@@ -8,3 +8,4 @@ pub mod dsp;
 pub mod features;
 pub mod io;
 pub mod project;
+pub mod usage;
