@@ -34,10 +34,17 @@ make tone_opus.opus      48000 2 2.5 -c:a libopus -b:a 32k
 make tone_flac.flac      48000 1 1.5 -c:a flac -compression_level 8
 make tone_alac.m4a       16000 1 1.0 -c:a alac -compression_level 2
 make tone_s16.wav        22050 1 1.0 -c:a pcm_s16le
-make tone_f32.wav        8000  1 1.5 -c:a pcm_f32le
-make tone_s16be.aiff     16000 1 1.5 -c:a pcm_s16be
+make tone_f32.wav        8000  1 1.2 -c:a pcm_f32le
+make tone_s16be.aiff     11025 1 1.5 -c:a pcm_s16be
 # A container symphonia reads holding a codec it cannot decode (AC-3): the unsupported-codec case.
 make tone_ac3.mka        48000 1 0.3 -c:a ac3 -b:a 32k
 
-ls -l tone_*
-du -ch tone_* | tail -n 1
+# A 32-s track, long enough that its excerpt is found by seeking: a chirp whose phase is
+# 2π(200 t + 28.125 t²) (200 Hz at 0 s rising to 2000 Hz at 32 s), amplitude 0.5, so any
+# misplaced sample shows. Opus at 6 kb/s keeps it small.
+ffmpeg -hide_banner -loglevel error -y \
+    -f lavfi -i "aevalsrc=0.5*sin(2*PI*(200*t+28.125*t*t)):s=48000:d=32" \
+    -map_metadata -1 -fflags +bitexact -c:a libopus -b:a 6k chirp32_opus.opus
+
+ls -l tone_* chirp32_*
+du -ch tone_* chirp32_* | tail -n 1
