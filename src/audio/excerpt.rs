@@ -83,17 +83,10 @@ pub fn load_excerpt(path: &Path) -> Result<Decoded, AudioError> {
     let skip = (start - first_output) as usize;
     let wanted = skip + EXCERPT_SAMPLES;
     let mut samples = Vec::with_capacity(wanted);
-    let ended = pipeline.run(&mut stream, &mut samples, Some(wanted))?;
-    let mut warnings = Vec::new();
-    if ended && samples.len() < wanted && declared_len >= start + EXCERPT_SAMPLES as u64 {
-        warnings.push(format!(
-            "{}: the audio ends before the length its container declares ({:.3} s)",
-            path.display(),
-            native_frames as f64 / source_rate as f64
-        ));
-    }
+    // (A stream that ends early says so in its own warnings.)
+    pipeline.run(&mut stream, &mut samples, Some(wanted))?;
     samples.truncate(wanted);
-    let mut decoded = pipeline.finish(stream, samples, warnings)?;
+    let mut decoded = pipeline.finish(stream, samples, Vec::new())?;
     decoded.samples.drain(..skip.min(decoded.samples.len()));
     decoded.samples.resize(EXCERPT_SAMPLES, 0.0);
     Ok(decoded)
@@ -144,21 +137,21 @@ impl MonoPipeline {
     }
 
     /// Decodes into `out` until the stream ends (then flushes the resampler) or `out` holds
-    /// `limit` samples. Returns whether the stream ended.
+    /// `limit` samples.
     fn run(
         &mut self,
         stream: &mut AudioStream,
         out: &mut Vec<f32>,
         limit: Option<usize>,
-    ) -> Result<bool, AudioError> {
+    ) -> Result<(), AudioError> {
         loop {
             if limit.is_some_and(|limit| out.len() >= limit) {
-                return Ok(false);
+                return Ok(());
             }
             self.block.clear();
             if !stream.read_block(&mut self.block)? {
                 self.resampler.finish(out);
-                return Ok(true);
+                return Ok(());
             }
             mix_to_mono(&self.block, self.channels, &mut self.mono);
             self.frames_decoded += self.mono.len() as u64;

@@ -2,7 +2,7 @@
 # Makes the small format fixtures that tests/audio.rs decodes. Needs ffmpeg (with libvorbis,
 # libmp3lame and libopus); the tests themselves never run it.
 #
-# Every fixture carries the same known signal so that one spectral check fits all formats:
+# Every tone_* fixture carries the same known signal, so one spectral check fits all formats:
 #   stereo files: left = 440 Hz sine, right = 1000 Hz sine (the mono mix holds both);
 #   mono files:   440 Hz + 1000 Hz sines summed.
 # Each sine has amplitude 0.25. Rates, channel counts and durations differ per file on purpose
