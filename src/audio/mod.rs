@@ -2,7 +2,12 @@
 //! analysed middle excerpt, and playing tracks back.
 
 pub mod decode;
+pub mod excerpt;
+pub mod resample;
 pub mod scan;
+
+pub use decode::{probe_info, AudioError, AudioInfo, AudioStream};
+pub use excerpt::{excerpt_start, load_excerpt, load_full, take_excerpt, Decoded};
 
 /// The rate every analysis runs at (DESIGN.md).
 pub const ANALYSIS_RATE_HZ: u32 = 22_050;
