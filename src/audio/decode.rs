@@ -20,7 +20,7 @@ use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
 use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
+use symphonia::core::meta::{MetadataOptions, StandardTag};
 use symphonia::core::units::{TimeBase, Timestamp};
 use symphonia_adapter_libopus::OpusDecoder;
 
@@ -69,6 +69,45 @@ pub struct AudioInfo {
     pub channels: usize,
     /// `None` when the container does not say how long the track is.
     pub duration_secs: Option<f64>,
+    /// What the file's metadata says about the track.
+    pub tags: Tags,
+}
+
+/// The descriptive tags the catalog keeps, from whatever metadata format the file carries
+/// (ID3, Vorbis comments, MP4 atoms, RIFF INFO, …).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tags {
+    pub artist: Option<String>,
+    pub title: Option<String>,
+    pub album: Option<String>,
+    pub genre: Option<String>,
+}
+
+impl Tags {
+    /// The tags of the latest metadata revision of `reader`, media-level then per-track.
+    fn read(reader: &mut dyn FormatReader) -> Self {
+        let mut tags = Tags::default();
+        let mut metadata = reader.metadata();
+        let Some(revision) = metadata.skip_to_latest() else {
+            return tags;
+        };
+        let containers =
+            std::iter::once(&revision.media).chain(revision.per_track.iter().map(|t| &t.metadata));
+        for tag in containers.flat_map(|c| &c.tags) {
+            let (slot, value) = match &tag.std {
+                Some(StandardTag::Artist(v)) => (&mut tags.artist, v),
+                Some(StandardTag::TrackTitle(v)) => (&mut tags.title, v),
+                Some(StandardTag::Album(v)) => (&mut tags.album, v),
+                Some(StandardTag::Genre(v)) => (&mut tags.genre, v),
+                _ => continue,
+            };
+            let value = value.trim();
+            if slot.is_none() && !value.is_empty() {
+                *slot = Some(value.to_owned());
+            }
+        }
+        tags
+    }
 }
 
 /// Reads the container header and checks that the codec can be decoded.
@@ -147,7 +186,7 @@ impl AudioStream {
                 path: path.to_path_buf(),
             });
         }
-        let reader = probe(
+        let mut reader = probe(
             path,
             MediaSourceStream::new(Box::new(file), Default::default()),
         )
@@ -232,7 +271,9 @@ impl AudioStream {
                 let secs = time_base?.calc_duration(track_duration?)?.as_secs_f64();
                 Some((secs * f64::from(sample_rate_hz)).round() as u64)
             });
+        let tags = Tags::read(reader.as_mut());
         let info = AudioInfo {
+            tags,
             container: reader.format_info().short_name.to_string(),
             codec: decoder.codec_info().short_name.to_string(),
             sample_rate_hz,

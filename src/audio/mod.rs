@@ -6,7 +6,7 @@ pub mod excerpt;
 pub mod resample;
 pub mod scan;
 
-pub use decode::{probe_info, AudioError, AudioInfo, AudioStream};
+pub use decode::{probe_info, AudioError, AudioInfo, AudioStream, Tags};
 pub use excerpt::{excerpt_start, load_excerpt, load_full, take_excerpt, Decoded};
 
 /// The rate every analysis runs at (DESIGN.md).

@@ -1,28 +1,83 @@
-//! The command-line interface: argument parsing and dispatch to the library.
+//! The command-line interface: argument parsing, progress bars and printing; every command
+//! calls the same library functions the GUI does.
+
+mod bench;
+mod features;
+mod info;
+mod interrupt;
+mod mel;
+mod progress;
+mod project;
+mod usage;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-/// deepcuts: content-based music recommendation with convnets.
+/// deepcuts: content-based music recommendation with convnets. Predicts where a track sits in
+/// a collaborative-filtering latent space from its audio alone, and shows what the network
+/// learned.
 #[derive(Debug, Parser)]
-#[command(name = "deepcuts", version, about)]
+#[command(name = "deepcuts", version, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    command: Option<Command>,
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {}
+enum Command {
+    /// Container, codec, sample rate, channels and duration of audio files, one line a file.
+    Info(info::Args),
+    /// The log-mel spectrogram of a file's middle 30 s (or the whole track) as a NumPy .npy.
+    Mel(mel::Args),
+    /// Create a project folder.
+    New(project::NewArgs),
+    /// Add the audio files under folders to a project's catalog.
+    AddAudio(project::AddAudioArgs),
+    /// What a project holds, what is stale and what failed.
+    Status(project::StatusArgs),
+    /// Import a listening log (play counts) into a project.
+    ImportUsage(usage::Args),
+    /// Compute the log-mel excerpt of every track (parallel, resumable; `--shard I/N`).
+    Features(features::FeaturesArgs),
+    /// Combine feature shards computed with `features --shard I/N` into the project.
+    MergeFeatures(features::MergeArgs),
+    /// Measure the speed of a stage.
+    #[command(subcommand)]
+    Bench(bench::Command),
+}
 
-/// Parses the arguments, runs the command and maps its outcome to an exit status.
+/// What a command reports when it finished: success, or some items failed (after listing all).
+pub enum Outcome {
+    Success,
+    SomeFailed,
+}
+
+/// Parses the arguments, runs the command and maps its outcome to an exit status:
+/// 0 on success, 1 when the command (or some of its items) failed, 2 for usage errors.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         None => {
-            use clap::CommandFactory;
             let _ = Cli::command().print_help();
-            ExitCode::SUCCESS
+            Ok(Outcome::Success)
+        }
+        Some(Command::Info(args)) => info::run(args),
+        Some(Command::Mel(args)) => mel::run(args),
+        Some(Command::New(args)) => project::new(args),
+        Some(Command::AddAudio(args)) => project::add_audio(args),
+        Some(Command::Status(args)) => project::status(args),
+        Some(Command::ImportUsage(args)) => usage::run(args),
+        Some(Command::Features(args)) => features::run(args),
+        Some(Command::MergeFeatures(args)) => features::merge(args),
+        Some(Command::Bench(command)) => bench::run(command),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::SomeFailed) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,9 +1,13 @@
 //! A project is a folder: the catalog and play counts in SQLite, `tracks.tsv`, and every
 //! artifact the pipeline writes (layout in [`layout`] and README.md).
 
+pub mod audio_import;
+pub mod audio_source;
 pub mod catalog;
 pub mod layout;
+pub mod source;
 pub mod tracks_tsv;
+pub mod usage_import;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,110 @@
+//! `deepcuts new`, `add-audio` and `status`: making and inspecting project folders.
+
+use std::path::PathBuf;
+
+use super::{interrupt, progress, Outcome};
+use crate::features::{self, Shard};
+use crate::project::audio_import::scan_folders;
+use crate::project::source::TrackSource;
+use crate::project::{layout, Project};
+
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// The project folder to create (created when missing; must not be a project yet).
+    dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddAudioArgs {
+    /// The project folder.
+    dir: PathBuf,
+    /// Folders (searched recursively) or files to add. Files already in the catalog (same
+    /// absolute path) are skipped; files that are not audio are reported and skipped.
+    #[arg(required = true)]
+    folders: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The project folder.
+    dir: PathBuf,
+    /// How many failed items to list.
+    #[arg(long, default_value_t = 10)]
+    failures: usize,
+}
+
+pub fn new(args: NewArgs) -> anyhow::Result<Outcome> {
+    Project::create(&args.dir)?;
+    println!("created project {}", args.dir.display());
+    Ok(Outcome::Success)
+}
+
+pub fn add_audio(args: AddAudioArgs) -> anyhow::Result<Outcome> {
+    let mut project = Project::open(&args.dir)?;
+    let bar = progress::bar(0, "probing");
+    let report = scan_folders(
+        &args.folders,
+        &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+        interrupt::cancel_flag(),
+    );
+    bar.finish_and_clear();
+    let found = report.tracks.len();
+    let added = project.add_tracks(&report.tracks)?;
+    for reason in &report.skipped {
+        eprintln!("skipped: {reason}");
+    }
+    println!(
+        "{added} tracks added, {} already in the catalog, {} files skipped",
+        found - added,
+        report.skipped.len()
+    );
+    Ok(if report.cancelled {
+        Outcome::SomeFailed
+    } else {
+        Outcome::Success
+    })
+}
+
+pub fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
+    let project = Project::open(&args.dir)?;
+    let catalog = project.catalog();
+    let tracks = catalog.tracks()?;
+    let with_audio = tracks
+        .iter()
+        .filter(|t| TrackSource::parse(&t.source).has_audio())
+        .count();
+    let plays = catalog.plays()?;
+    let listens: u64 = plays.triplets.iter().map(|&(_, _, c)| c as u64).sum();
+    println!("project   {}", args.dir.display());
+    println!(
+        "tracks    {} ({with_audio} with audio, {} known only from listening logs)",
+        tracks.len(),
+        tracks.len() - with_audio
+    );
+    println!(
+        "plays     {} users, {} user-track pairs, {listens} listens",
+        plays.users.len(),
+        plays.triplets.len()
+    );
+    let store = features::open_store(&project, Shard::ALL)?;
+    let (done, failed, pending) = store.counts();
+    let pending_with_audio = pending.saturating_sub(tracks.len() - with_audio);
+    let stale = if pending_with_audio > 0 {
+        "  (stale: run `deepcuts features`)"
+    } else {
+        ""
+    };
+    println!("features  {done} done, {failed} failed, {pending_with_audio} to do{stale}");
+    for (row, reason) in store.failures().iter().take(args.failures) {
+        println!("          failed: track {row}: {reason}");
+    }
+    for (name, relative) in [("cf", layout::ITEM_FACTORS), ("eval-cf", layout::EVAL_CF)] {
+        let path = project.layout().path(relative);
+        let state = if path.exists() { "present" } else { "missing" };
+        println!("{name:<9} {state}: {relative}");
+    }
+    Ok(Outcome::Success)
+}
