@@ -2,6 +2,7 @@
 //! analysed middle excerpt, and playing tracks back.
 
 pub mod decode;
+pub mod player;
 
 /// The rate every analysis runs at (DESIGN.md).
 pub const ANALYSIS_RATE_HZ: u32 = 22_050;
