@@ -97,7 +97,9 @@ fn channel(interleaved: &[f32], channels: usize, index: usize) -> Vec<f32> {
 fn plays_the_source_exactly_at_the_same_rate() {
     let (mut player, sink) = player_on(format(48_000, 2));
     let source = ramp(2 * 48_000);
-    player.load(memory(source.clone(), 48_000, 2)).expect("loads");
+    player
+        .load(memory(source.clone(), 48_000, 2))
+        .expect("loads");
     assert_eq!(player.state(), PlaybackState::Stopped);
     player.play().expect("plays");
     let frames = pull_to_end(&player, &sink);
@@ -138,7 +140,9 @@ fn resamples_a_mono_source_to_a_stereo_output_at_another_rate() {
 fn seeking_continues_from_the_target_and_the_position_follows() {
     let (mut player, sink) = player_on(format(48_000, 2));
     let source = ramp(2 * 48_000);
-    player.load(memory(source.clone(), 48_000, 2)).expect("loads");
+    player
+        .load(memory(source.clone(), 48_000, 2))
+        .expect("loads");
     player.play().expect("plays");
     assert_eq!(pull_audio(&player, &sink, 9600), 9600);
     assert_eq!(player.position_secs(), 0.2);
@@ -179,8 +183,14 @@ fn seeking_through_the_resampler_lands_on_the_target() {
         let (amplitude, lag, residual) =
             fit_sine(&left[441..13_230], target_secs + 0.01, 44_100.0, tone_hz);
         assert!((amplitude - 0.4).abs() < 4e-3, "amplitude {amplitude}");
-        assert!(lag.abs() < 0.5, "lag {lag} frames after a seek to {target_secs}");
-        assert!(residual < 2e-3, "residual {residual} after a seek to {target_secs}");
+        assert!(
+            lag.abs() < 0.5,
+            "lag {lag} frames after a seek to {target_secs}"
+        );
+        assert!(
+            residual < 2e-3,
+            "residual {residual} after a seek to {target_secs}"
+        );
         assert!((player.position_secs() - (target_secs + 0.3)).abs() < 1e-9);
     }
 }
@@ -189,7 +199,9 @@ fn seeking_through_the_resampler_lands_on_the_target() {
 fn pause_stops_audio_and_position_and_resume_continues() {
     let (mut player, sink) = player_on(format(48_000, 1));
     let source = ramp(48_000);
-    player.load(memory(source.clone(), 48_000, 1)).expect("loads");
+    player
+        .load(memory(source.clone(), 48_000, 1))
+        .expect("loads");
     player.play().expect("plays");
     pull_audio(&player, &sink, 4800);
     player.pause();
@@ -212,7 +224,9 @@ fn pause_holds_on_an_output_that_cannot_pause() {
     let sink = CaptureSink::new(format(48_000, 1)).with_failing_pause();
     let mut player = Player::with_output(Box::new(sink.clone())).expect("attaches");
     let source = ramp(48_000);
-    player.load(memory(source.clone(), 48_000, 1)).expect("loads");
+    player
+        .load(memory(source.clone(), 48_000, 1))
+        .expect("loads");
     player.play().expect("plays");
     pull_audio(&player, &sink, 4800);
     player.pause();
@@ -233,7 +247,9 @@ fn pause_holds_on_an_output_that_cannot_pause() {
 fn volume_scales_the_samples() {
     let (mut player, sink) = player_on(format(48_000, 2));
     let source = ramp(2 * 48_000);
-    player.load(memory(source.clone(), 48_000, 2)).expect("loads");
+    player
+        .load(memory(source.clone(), 48_000, 2))
+        .expect("loads");
     player.set_volume(0.25);
     player.play().expect("plays");
     pull_audio(&player, &sink, 4800);
@@ -255,7 +271,9 @@ fn volume_scales_the_samples() {
 fn stop_goes_back_to_the_start() {
     let (mut player, sink) = player_on(format(48_000, 1));
     let source = ramp(48_000);
-    player.load(memory(source.clone(), 48_000, 1)).expect("loads");
+    player
+        .load(memory(source.clone(), 48_000, 1))
+        .expect("loads");
     player.play().expect("plays");
     pull_audio(&player, &sink, 9600);
     player.stop();
@@ -302,7 +320,9 @@ fn seeking_after_the_end_waits_paused_there() {
 fn playback_can_start_at_any_offset() {
     let (mut player, sink) = player_on(format(22_050, 1));
     let source = ramp(10 * 22_050);
-    player.load(memory(source.clone(), 22_050, 1)).expect("loads");
+    player
+        .load(memory(source.clone(), 22_050, 1))
+        .expect("loads");
     player.seek_secs(7.3);
     assert_eq!(player.state(), PlaybackState::Stopped);
     assert_eq!(player.position_secs(), 7.3);
@@ -316,11 +336,15 @@ fn playback_can_start_at_any_offset() {
 #[test]
 fn loading_replaces_what_was_playing() {
     let (mut player, sink) = player_on(format(48_000, 1));
-    player.load(memory(vec![0.5; 48_000], 48_000, 1)).expect("loads");
+    player
+        .load(memory(vec![0.5; 48_000], 48_000, 1))
+        .expect("loads");
     player.play().expect("plays");
     pull_audio(&player, &sink, 4800);
     let second = ramp(48_000);
-    player.load(memory(second.clone(), 48_000, 1)).expect("loads");
+    player
+        .load(memory(second.clone(), 48_000, 1))
+        .expect("loads");
     assert_eq!(player.state(), PlaybackState::Stopped);
     assert_eq!(player.position_secs(), 0.0);
     player.play().expect("plays");
@@ -434,7 +458,10 @@ fn a_source_failing_mid_stream_ends_playback_and_is_reported() {
     assert_eq!(errors.len(), 1);
     assert!(matches!(errors[0], PlayerError::Source(_)));
     assert!(errors[0].to_string().contains("gone.flac"), "{}", errors[0]);
-    assert!(player.take_errors().is_empty(), "each error is handed out once");
+    assert!(
+        player.take_errors().is_empty(),
+        "each error is handed out once"
+    );
 }
 
 #[test]
@@ -478,7 +505,13 @@ fn a_file_that_is_not_audio_gives_an_error_naming_it() {
 /// the process is not disturbed by the other tests; returns its output.
 fn run_alone(name: &str) -> String {
     let output = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", name, "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            name,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("DEEPCUTS_PLAYER_CHILD", "1")
         .output()
         .expect("runs the test binary");
@@ -503,7 +536,8 @@ fn process_cpu_secs() -> f64 {
     let after_name = &stat[stat.rfind(')').expect("stat has a name") + 2..];
     let fields: Vec<&str> = after_name.split(' ').collect();
     // Fields 14 and 15 of stat(5), counted from the state field (3).
-    let ticks: u64 = fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
     ticks as f64 / 100.0
 }
 
@@ -515,7 +549,9 @@ fn idle_player_child() {
         "run through an_idle_player_uses_no_cpu"
     );
     let (mut player, sink) = player_on(format(48_000, 2));
-    player.load(memory(ramp(2 * 48_000 * 60), 48_000, 2)).expect("loads");
+    player
+        .load(memory(ramp(2 * 48_000 * 60), 48_000, 2))
+        .expect("loads");
     player.play().expect("plays");
     pull_audio(&player, &sink, PERIOD);
     // Playing, but the output takes nothing: the decoder fills the ring and sleeps.
@@ -529,6 +565,9 @@ fn idle_player_child() {
     std::thread::sleep(Duration::from_secs(1));
     let paused = process_cpu_secs() - start;
     println!("cpu over 1 s: ring full {full_ring:.2} s, paused {paused:.2} s");
-    assert!(full_ring <= 0.03, "busy while the ring is full: {full_ring} s");
+    assert!(
+        full_ring <= 0.03,
+        "busy while the ring is full: {full_ring} s"
+    );
     assert!(paused <= 0.03, "busy while paused: {paused} s");
 }

@@ -49,6 +49,9 @@ struct Stage {
     out_frames: u64,
 }
 
+/// The largest rate change the player makes, either way.
+const MAX_RATIO: f64 = 64.0;
+
 /// The sinc resampler's delay, in output frames: half its kernel, less the one output frame
 /// its read position steps before the first output. (rubato's `output_delay()` rounds
 /// `SINC_LEN × ratio / 2` down without that frame, leaving outputs up to two frames late;
@@ -67,6 +70,16 @@ impl Converter {
             None
         } else {
             let ratio = f64::from(out.sample_rate_hz) / f64::from(in_rate_hz);
+            // A corrupt header can claim any rate; real ones are 8-384 kHz against 8-192 kHz
+            // devices. The bound also bounds the resampler's buffers.
+            if !(1.0 / MAX_RATIO..=MAX_RATIO).contains(&ratio) {
+                return Err(PlayerError::InvalidSource {
+                    reason: format!(
+                        "{in_rate_hz} Hz is too far from the output's {} Hz to resample",
+                        out.sample_rate_hz
+                    ),
+                });
+            }
             let parameters =
                 SincInterpolationParameters::new(SINC_LEN, WindowFunction::BlackmanHarris2);
             let resampler = Async::<f32>::new_sinc(
@@ -278,6 +291,13 @@ mod tests {
             .sum::<f64>();
         let lag = -b.atan2(a) / omega;
         (a.hypot(b), lag, (residual / n).sqrt())
+    }
+
+    #[test]
+    fn absurd_rates_are_refused() {
+        assert!(Converter::new(1, 2, format(48_000, 2)).is_err());
+        assert!(Converter::new(u32::MAX, 2, format(48_000, 2)).is_err());
+        assert!(Converter::new(8000, 2, format(192_000, 2)).is_ok());
     }
 
     #[test]

@@ -381,3 +381,16 @@ impl Drop for Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The app may keep its player anywhere, including in state moved across threads.
+    #[test]
+    fn a_player_can_move_between_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Player>();
+        assert_send::<CaptureSink>();
+    }
+}

@@ -113,6 +113,8 @@ mod tests {
     fn blocks_concatenate_to_the_samples() {
         let samples: Vec<f32> = (0..2 * 10_000).map(|i| i as f32).collect();
         let mut source = MemorySource::new(samples.clone(), 8000, 2).expect("valid");
+        assert_eq!(source.frames(), 10_000);
+        assert_eq!(source.duration_secs(), 1.25);
         assert_eq!(read_all(&mut source), samples);
         let mut after_end = Vec::new();
         assert!(!source
