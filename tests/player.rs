@@ -464,6 +464,43 @@ fn a_source_failing_mid_stream_ends_playback_and_is_reported() {
     );
 }
 
+/// A source whose decoder panics, as a decoding library might on a malformed file.
+struct PanickingSource;
+
+impl PcmSource for PanickingSource {
+    fn sample_rate_hz(&self) -> u32 {
+        8000
+    }
+    fn channels(&self) -> usize {
+        1
+    }
+    fn seek_secs(&mut self, _secs: f64) -> Result<(), AudioError> {
+        Ok(())
+    }
+    fn read_block(&mut self, _out: &mut Vec<f32>) -> Result<bool, AudioError> {
+        panic!("a decoder bug (this panic is expected by the test)");
+    }
+}
+
+#[test]
+fn a_panicking_decoder_ends_playback_with_an_error() {
+    let (mut player, sink) = player_on(format(8000, 1));
+    player.load(Box::new(PanickingSource)).expect("loads");
+    player.play().expect("plays");
+    pull_to_end(&player, &sink);
+    assert_eq!(player.state(), PlaybackState::Ended);
+    let errors = player.take_errors();
+    assert!(
+        matches!(errors[..], [PlayerError::DecoderStopped]),
+        "{errors:?}"
+    );
+    assert!(matches!(player.play(), Err(PlayerError::DecoderStopped)));
+    assert!(matches!(
+        player.load(memory(ramp(100), 8000, 1)),
+        Err(PlayerError::DecoderStopped)
+    ));
+}
+
 #[test]
 fn a_wav_file_plays_and_seeks() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -527,7 +564,10 @@ fn run_alone(name: &str) -> String {
 
 #[test]
 fn an_idle_player_uses_no_cpu() {
-    run_alone("idle_player_child");
+    let output = run_alone("idle_player_child");
+    for line in output.lines().filter(|line| line.contains("cpu over")) {
+        println!("{line}");
+    }
 }
 
 /// CPU time (user + system) this process has used, from /proc (Linux counts in 1/100 s).

@@ -163,13 +163,12 @@ impl Converter {
             return;
         };
         let expected = (r.in_frames * r.out_rate_hz).div_ceil(r.in_rate_hz);
-        let mut offset = 0;
         // Whatever is pending is shorter than a chunk, so the first call takes it all; later
         // calls feed silence until the delayed tail has come out.
+        let mut rest: &[f32] = &r.pending;
         while r.stage.out_frames < expected {
-            let rest = &r.pending[offset * self.in_channels..];
             let frames = rest.len() / self.in_channels;
-            offset += r.stage.run(
+            r.stage.run(
                 rest,
                 self.in_channels,
                 Some(frames),
@@ -177,6 +176,7 @@ impl Converter {
                 Some(expected),
                 out,
             );
+            rest = &[];
         }
         r.pending.clear();
     }
@@ -185,7 +185,7 @@ impl Converter {
 impl Stage {
     /// Resamples one chunk (`[frames × channels]`, the whole chunk or `partial_frames` of it),
     /// trims the delay, maps channels and appends at most up to `limit` total output frames.
-    /// Returns the input frames used.
+    /// Returns the input frames used (for a partial chunk, the whole chunk's worth).
     fn run(
         &mut self,
         chunk: &[f32],
@@ -291,6 +291,33 @@ mod tests {
             .sum::<f64>();
         let lag = -b.atan2(a) / omega;
         (a.hypot(b), lag, (residual / n).sqrt())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+
+        /// Any length, any blocking, any rate pair: exactly `ceil(frames × ratio)` frames come
+        /// out, and with equal rates the samples themselves.
+        #[test]
+        fn output_length_is_exact_for_any_input(
+            frames in 0usize..6000,
+            rates in proptest::sample::select(vec![
+                (22_050u32, 48_000u32), (44_100, 48_000), (48_000, 44_100), (8000, 44_100),
+                (96_000, 48_000), (48_000, 48_000),
+            ]),
+            block_frames in 1usize..3000,
+        ) {
+            let (in_rate, out_rate) = rates;
+            let input: Vec<f32> = (0..2 * frames).map(|i| (i as f32 * 0.01).sin()).collect();
+            let mut converter = Converter::new(in_rate, 2, format(out_rate, 1)).expect("valid");
+            let mut out = Vec::new();
+            for block in input.chunks(2 * block_frames) {
+                converter.process(block, &mut out);
+            }
+            converter.finish(&mut out);
+            let expected = (frames as u64 * u64::from(out_rate)).div_ceil(u64::from(in_rate));
+            proptest::prop_assert_eq!(out.len() as u64, expected);
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod renderer;
 mod shared;
 mod source;
 
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
@@ -79,7 +80,8 @@ pub enum PlayerError {
     Source(#[from] AudioError),
     #[error("cannot start the audio decoder thread: {0}")]
     Thread(#[source] std::io::Error),
-    /// The decoder thread is gone (it can only stop by panicking): the player is unusable.
+    /// The decoder thread is gone (a source panicked while decoding): this player is
+    /// unusable; make a new one.
     #[error("the audio decoder thread has stopped")]
     DecoderStopped,
 }
@@ -158,9 +160,17 @@ impl Player {
             format.channels,
             Duration::from_secs_f64(RING_SECS / 4.0),
         );
+        let decoder_shared = Arc::clone(&shared);
         let handle = thread::Builder::new()
             .name("deepcuts-player-decoder".to_string())
-            .spawn(move || decoder.run())
+            .spawn(move || {
+                // A decoder library that panics on a malformed file must not leave the player
+                // silently "playing" nothing: say so, and end.
+                if panic::catch_unwind(AssertUnwindSafe(|| decoder.run())).is_err() {
+                    decoder_shared.report(PlayerError::DecoderStopped);
+                    decoder_shared.command(PlaybackState::Ended, None);
+                }
+            })
             .map_err(PlayerError::Thread)?;
         let renderer = Renderer::new(
             consumer,
