@@ -495,6 +495,8 @@ fn a_panicking_decoder_ends_playback_with_an_error() {
         "{errors:?}"
     );
     assert!(matches!(player.play(), Err(PlayerError::DecoderStopped)));
+    player.stop();
+    assert!(matches!(player.play(), Err(PlayerError::DecoderStopped)));
     assert!(matches!(
         player.load(memory(ramp(100), 8000, 1)),
         Err(PlayerError::DecoderStopped)

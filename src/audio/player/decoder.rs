@@ -90,8 +90,12 @@ impl Decoder {
         loop {
             loop {
                 match self.commands.try_recv() {
-                    Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => return,
-                    Ok(command) => self.apply(command),
+                    Ok(command) => {
+                        if !self.apply(command) {
+                            return;
+                        }
+                    }
+                    Err(TryRecvError::Disconnected) => return,
                     Err(TryRecvError::Empty) => break,
                 }
             }
@@ -105,7 +109,8 @@ impl Decoder {
         }
     }
 
-    fn apply(&mut self, command: Command) {
+    /// Carries out `command`; false when it is time to stop.
+    fn apply(&mut self, command: Command) -> bool {
         match command {
             Command::Load {
                 source,
@@ -132,8 +137,9 @@ impl Decoder {
                 }
                 self.start_epoch(epoch);
             }
-            Command::Shutdown => {}
+            Command::Shutdown => return false,
         }
+        true
     }
 
     fn start_epoch(&mut self, epoch: u64) {

@@ -13,6 +13,27 @@
 //! normal state: [`Player::open_default`] fails with [`PlayerError::NoDevice`] on a machine
 //! without a sound device, and [`Player::without_output`] gives a player whose calls all work
 //! and play nothing.
+//!
+//! ```no_run
+//! use deepcuts::audio::player::{MemorySource, Player, PlayerError};
+//!
+//! # fn main() -> Result<(), PlayerError> {
+//! let (mut player, audio_status) = match Player::open_default() {
+//!     Ok(player) => (player, None),
+//!     // Shown once in the status bar; the app goes on without sound.
+//!     Err(error) => (Player::without_output(), Some(error.to_string())),
+//! };
+//! let excerpt = MemorySource::new(vec![0.0; 30 * 22_050], 22_050, 1)?;
+//! if player.has_output() {
+//!     player.load(Box::new(excerpt))?;
+//!     player.seek_secs(12.5); // where a filter peaked
+//!     player.play()?;
+//! }
+//! // Each UI frame while playing: player.position_secs(), player.state().
+//! # let _ = audio_status;
+//! # Ok(())
+//! # }
+//! ```
 
 mod capture;
 mod convert;
@@ -220,6 +241,7 @@ impl Player {
     /// (an excerpt, a moment of interest), [`Player::seek_secs`] before [`Player::play`].
     pub fn load(&mut self, source: Box<dyn PcmSource>) -> Result<(), PlayerError> {
         let engine = self.engine.as_mut().ok_or(PlayerError::NoOutput)?;
+        engine.check_decoder()?;
         let (rate_hz, channels) = (source.sample_rate_hz(), source.channels());
         if rate_hz == 0 || channels == 0 {
             return Err(PlayerError::InvalidSource {
@@ -244,6 +266,7 @@ impl Player {
         if !engine.loaded {
             return Err(PlayerError::NothingLoaded);
         }
+        engine.check_decoder()?;
         let before = engine.shared.state();
         match before {
             PlaybackState::Playing => return Ok(()),
@@ -365,6 +388,13 @@ impl Engine {
             .map_err(|_| PlayerError::DecoderStopped)?;
         self.wake_decoder();
         Ok(())
+    }
+
+    fn check_decoder(&self) -> Result<(), PlayerError> {
+        match &self.decoder {
+            Some(decoder) if !decoder.is_finished() => Ok(()),
+            _ => Err(PlayerError::DecoderStopped),
+        }
     }
 
     fn wake_decoder(&self) {
