@@ -195,6 +195,81 @@ fn seeking_through_the_resampler_lands_on_the_target() {
     }
 }
 
+/// Seeks and pauses fired at a device that pulls on its own thread, as a user clicking about
+/// would: every stretch of audio that arrives must be the source played on from the start or
+/// from one of the seek targets, in the order they were asked for; never old audio.
+#[test]
+fn rapid_seeks_against_a_running_output_never_play_stale_audio() {
+    let (mut player, sink) = player_on(format(48_000, 1));
+    player
+        .load(memory(ramp(48_000 * 60), 48_000, 1))
+        .expect("loads");
+    player.play().expect("plays");
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let device = {
+        let (sink, running) = (sink.clone(), running.clone());
+        std::thread::spawn(move || {
+            while running.load(std::sync::atomic::Ordering::Relaxed) {
+                sink.pull(256);
+                std::thread::sleep(Duration::from_micros(300));
+            }
+        })
+    };
+    let mut targets = Vec::new();
+    for i in 0..150u64 {
+        // Targets on a 1/50 s grid so that they are whole frames; pseudo-random order.
+        let target_frame = (i * 7919 % 2900) * 960;
+        player.seek_secs(target_frame as f64 / 48_000.0);
+        targets.push(target_frame);
+        if i % 10 == 3 {
+            player.pause();
+            std::thread::sleep(Duration::from_millis(2));
+            player.play().expect("resumes");
+        }
+        std::thread::sleep(Duration::from_micros(200 + (i % 7) * 400));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    running.store(false, std::sync::atomic::Ordering::Relaxed);
+    device.join().expect("the device thread ends");
+
+    let frames: Vec<u64> = sink
+        .captured()
+        .iter()
+        .map(|&x| (f64::from(x) * f64::from(1u32 << 20)) as u64)
+        .collect();
+    assert!(
+        frames.len() > 48_000,
+        "only {} frames arrived",
+        frames.len()
+    );
+    let mut starts = vec![frames[0]];
+    for pair in frames.windows(2) {
+        if pair[1] != pair[0] + 1 {
+            starts.push(pair[1]);
+        }
+    }
+    // Each stretch starts at the start or a target, in the order they were asked for.
+    let mut origins = vec![0];
+    origins.extend(&targets);
+    let mut next = 0;
+    for &start in &starts {
+        let found = origins[next..].iter().position(|&origin| origin == start);
+        let offset = found.unwrap_or_else(|| {
+            panic!("audio jumped to frame {start}, which is no pending seek target")
+        });
+        next += offset + 1;
+    }
+    let last = *targets.last().expect("seeked");
+    assert_eq!(
+        *starts.last().expect("audio arrived"),
+        last,
+        "the last seek wins"
+    );
+    let played_since = frames.len() - frames.iter().rposition(|&f| f == last).expect("found");
+    let expected_secs = (last as f64 + played_since as f64) / 48_000.0;
+    assert!((player.position_secs() - expected_secs).abs() < 1e-9);
+}
+
 #[test]
 fn pause_stops_audio_and_position_and_resume_continues() {
     let (mut player, sink) = player_on(format(48_000, 1));
