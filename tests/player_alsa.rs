@@ -7,6 +7,7 @@
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use deepcuts::audio::player::{MemorySource, PlaybackState, Player, PlayerError};
@@ -15,7 +16,13 @@ const SYSTEM_ALSA_CONF: &str = "/usr/share/alsa/alsa.conf";
 const CHILD_ENV: &str = "DEEPCUTS_PLAYER_CHILD";
 
 /// Runs the ignored test `name` alone in a child process with `env`; asserts it passed.
+/// Children run one at a time: the null device's stream spins a core, which would starve
+/// the real-time one.
 fn run_child(name: &str, env: &[(&str, &Path)]) -> String {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut command = Command::new(std::env::current_exe().expect("test binary"));
     command
         .args([
@@ -169,13 +176,24 @@ fn missing_device_child() {
     assert_eq!(player.position_secs(), 0.0);
 }
 
-/// How far the position moves over `span` of wall-clock time: (played, elapsed) in seconds.
-fn played_over(player: &Player, span: Duration) -> (f64, f64) {
-    let start = Instant::now();
-    let start_position = player.position_secs();
-    std::thread::sleep(span);
-    let played = player.position_secs() - start_position;
-    (played, start.elapsed().as_secs_f64())
+/// Asserts that the position follows the wall clock over `span`, within a device buffer or
+/// two (0.1 s). A starved machine can underrun PulseAudio, which then stalls to re-buffer:
+/// up to three windows are measured, and one must keep pace.
+fn assert_real_time(player: &Player, span: Duration, what: &str) {
+    let mut measured = Vec::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let start_position = player.position_secs();
+        std::thread::sleep(span);
+        let played = player.position_secs() - start_position;
+        let elapsed = start.elapsed().as_secs_f64();
+        println!("pulse: {what}: {played:.3} s played in {elapsed:.3} s");
+        if (played - elapsed).abs() < 0.1 {
+            return;
+        }
+        measured.push((played, elapsed));
+    }
+    panic!("{what}: not real time, (played, elapsed) = {measured:?}");
 }
 
 /// A PulseAudio daemon with a null sink, private to one test, ended with it.
@@ -279,13 +297,7 @@ fn pulseaudio_child() {
     // PulseAudio may hold a new stream for half a second or so after its first buffers
     // (seen with the null sink): measure the pace once audio flows.
     wait_for("audio to flow", || player.position_secs() > 0.1);
-    let (played, elapsed) = played_over(&player, Duration::from_secs(1));
-    println!("pulse: {played:.3} s played in {elapsed:.3} s");
-    // Paced by the sink: the position follows the clock, give or take a device buffer.
-    assert!(
-        (played - elapsed).abs() < 0.1,
-        "{played} s played in {elapsed} s"
-    );
+    assert_real_time(&player, Duration::from_secs(1), "playing");
 
     player.pause();
     std::thread::sleep(Duration::from_millis(100));
@@ -301,12 +313,7 @@ fn pulseaudio_child() {
     wait_for("audio to flow again", || {
         player.position_secs() > paused_at + 0.05
     });
-    let (played, elapsed) = played_over(&player, Duration::from_millis(500));
-    println!("pulse: after resuming, {played:.3} s played in {elapsed:.3} s");
-    assert!(
-        (played - elapsed).abs() < 0.1,
-        "{played} s played in {elapsed} s after resuming"
-    );
+    assert_real_time(&player, Duration::from_millis(500), "after resuming");
     let errors = player.take_errors();
     assert!(errors.is_empty(), "{errors:?}");
 }
