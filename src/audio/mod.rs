@@ -3,6 +3,7 @@
 
 pub mod decode;
 pub mod excerpt;
+pub mod player;
 pub mod resample;
 pub mod scan;
 
