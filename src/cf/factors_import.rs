@@ -1,0 +1,613 @@
+//! Reading item factors computed elsewhere — at internet scale CF comes from an existing engine
+//! (DESIGN.md): NumPy `.npy` ([items × F], float32 or float64), CSV/TSV (`id, f1, f2, …`, with
+//! or without a header line) and Parquet as Spark MLlib's ALS writes `itemFactors` (columns
+//! `id` int and `features` array<float>, one file or a folder of `part-*.parquet` files).
+//!
+//! Every reader checks what it reads (shape, ragged rows, NaN, duplicate ids) and answers bad
+//! bytes with an error naming the file and the line or row, never a panic.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+use ndarray_npy::npy::header::Header;
+use ndarray_npy::ReadNpyExt;
+use parquet::basic::Type as PhysicalType;
+use parquet::column::reader::ColumnReader;
+use parquet::file::reader::{FileReader, RowGroupReader};
+use parquet::file::serialized_reader::SerializedFileReader;
+
+/// Records per read from a Parquet column: bounds the memory a lying page header can claim.
+const PARQUET_BATCH_RECORDS: usize = 4096;
+
+/// Factors read from a file: row r of `factors` belongs to `ids[r]` (None for `.npy`, whose
+/// rows are in the project's track order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedFactors {
+    pub ids: Option<Vec<String>>,
+    /// [items, F]
+    pub factors: Array2<f32>,
+}
+
+/// Where in a file a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    File,
+    /// 1-based text line.
+    Line(u64),
+    /// 0-based row of a Parquet file.
+    Row(u64),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File => Ok(()),
+            Location::Line(line) => write!(f, ": line {line}"),
+            Location::Row(row) => write!(f, ": row {row}"),
+        }
+    }
+}
+
+/// Why a factor file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}{at}: {message}")]
+    Invalid {
+        path: PathBuf,
+        at: Location,
+        message: String,
+    },
+}
+
+fn invalid(path: &Path, at: Location, message: impl Into<String>) -> ImportError {
+    ImportError::Invalid {
+        path: path.to_owned(),
+        at,
+        message: message.into(),
+    }
+}
+
+/// Reads factors, choosing the reader by extension: `.npy`; `.csv`, `.tsv`, `.txt`;
+/// `.parquet` or a folder (Spark's `itemFactors/` of part files).
+pub fn read_factors(path: &Path) -> Result<ImportedFactors, ImportError> {
+    if path.is_dir() {
+        return read_parquet(path);
+    }
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("npy") => Ok(ImportedFactors {
+            ids: None,
+            factors: read_npy(path)?,
+        }),
+        Some("csv" | "tsv" | "txt") => read_csv(path),
+        Some("parquet") => read_parquet(path),
+        _ => Err(invalid(
+            path,
+            Location::File,
+            "unknown factor file type (expected .npy, .csv, .tsv, .txt, .parquet or a folder of Parquet parts)",
+        )),
+    }
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, ImportError> {
+    std::fs::read(path).map_err(|source| ImportError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// .npy
+
+/// Reads a 2-D `.npy` array of float32 or float64 (converted) as [items, F].
+pub fn read_npy(path: &Path) -> Result<Array2<f32>, ImportError> {
+    let bytes = read_bytes(path)?;
+    let bad = |message: String| invalid(path, Location::File, message);
+    check_npy_header_length(&bytes).map_err(|m| bad(m.to_owned()))?;
+    let mut cursor = Cursor::new(&bytes[..]);
+    let header =
+        Header::from_reader(&mut cursor).map_err(|e| bad(format!("bad .npy header: {e}")))?;
+    let data_bytes = bytes.len() as u64 - cursor.position();
+    let descriptor = header.type_descriptor.to_string();
+    let element_bytes = match descriptor.trim_matches('\'') {
+        "<f4" | ">f4" => 4u64,
+        "<f8" | ">f8" => 8,
+        other => {
+            return Err(bad(format!(
+                "element type {other}, expected float32 or float64"
+            )))
+        }
+    };
+    if header.shape.len() != 2 {
+        return Err(bad(format!(
+            "shape {:?}, expected 2 dimensions [items, factors]",
+            header.shape
+        )));
+    }
+    let expected = header
+        .shape
+        .iter()
+        .try_fold(element_bytes, |acc, &d| acc.checked_mul(d as u64));
+    if expected != Some(data_bytes) {
+        return Err(bad(format!(
+            "shape {:?} needs {} bytes of data, the file has {data_bytes}",
+            header.shape,
+            expected.map_or("too many".to_owned(), |e| e.to_string())
+        )));
+    }
+    // The header was checked against the file's length, so reading allocates nothing unbounded.
+    let factors = if element_bytes == 4 {
+        Array2::<f32>::read_npy(&bytes[..]).map_err(|e| bad(e.to_string()))?
+    } else {
+        Array2::<f64>::read_npy(&bytes[..])
+            .map_err(|e| bad(e.to_string()))?
+            .mapv(|v| v as f32)
+    };
+    check_factor_matrix(path, &factors)?;
+    Ok(factors)
+}
+
+/// Checks the header's declared length and simplicity before handing it to the parser: a
+/// garbled length must not allocate gigabytes, nor deep nesting exhaust the parser's stack.
+fn check_npy_header_length(bytes: &[u8]) -> Result<(), &'static str> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
+        return Err("not a .npy file (no \\x93NUMPY magic)");
+    }
+    let (header_len, start): (usize, usize) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Err("unsupported .npy format version"),
+    };
+    let Some(header) = bytes.get(start..start.saturating_add(header_len)) else {
+        return Err("truncated .npy header");
+    };
+    let nesting = header
+        .iter()
+        .filter(|&&b| matches!(b, b'(' | b'[' | b'{'))
+        .count();
+    if nesting > 8 {
+        return Err(".npy header is not that of a plain numeric array");
+    }
+    Ok(())
+}
+
+/// Refuses empty matrices and values that are not finite.
+fn check_factor_matrix(path: &Path, factors: &Array2<f32>) -> Result<(), ImportError> {
+    if factors.nrows() == 0 || factors.ncols() == 0 {
+        return Err(invalid(
+            path,
+            Location::File,
+            format!(
+                "no factors (shape [{}, {}])",
+                factors.nrows(),
+                factors.ncols()
+            ),
+        ));
+    }
+    if let Some(row) = factors
+        .rows()
+        .into_iter()
+        .position(|r| r.iter().any(|v| !v.is_finite()))
+    {
+        return Err(invalid(
+            path,
+            Location::File,
+            format!("row {row} has a value that is not finite"),
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV / TSV
+
+/// Reads `id, f1, …, fF` rows (comma-separated, or tab-separated when the first line has a
+/// tab). The first line is a header when its factor fields are not all numbers.
+pub fn read_csv(path: &Path) -> Result<ImportedFactors, ImportError> {
+    let bytes = read_bytes(path)?;
+    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let delimiter = if first_line.contains(&b'\t') {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .trim(csv::Trim::All)
+        .from_reader(&bytes[..]);
+    let mut ids = Vec::new();
+    let mut values = Vec::new();
+    let mut factors = None;
+    let mut record = csv::StringRecord::new();
+    let mut first = true;
+    let mut seen = std::collections::HashMap::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line());
+                return Err(invalid(path, Location::Line(line), e.to_string()));
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        let at = Location::Line(line);
+        let parsed: Result<Vec<f32>, _> = record.iter().skip(1).map(str::parse::<f32>).collect();
+        let is_first = std::mem::take(&mut first);
+        let row = match parsed {
+            Ok(row) => row,
+            Err(_) if is_first => continue, // a header line
+            Err(_) => {
+                let field = record
+                    .iter()
+                    .skip(1)
+                    .position(|f| f.parse::<f32>().is_err())
+                    .map_or(0, |k| k + 2);
+                return Err(invalid(path, at, format!("field {field} is not a number")));
+            }
+        };
+        if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
+            continue; // a blank line
+        }
+        if row.is_empty() {
+            return Err(invalid(path, at, "an id without factors"));
+        }
+        match factors {
+            None => factors = Some(row.len()),
+            Some(f) if f != row.len() => {
+                return Err(invalid(
+                    path,
+                    at,
+                    format!("{} factors, but earlier lines have {f}", row.len()),
+                ))
+            }
+            Some(_) => {}
+        }
+        if row.iter().any(|v| !v.is_finite()) {
+            return Err(invalid(path, at, "a factor is not finite"));
+        }
+        let id = record.get(0).unwrap_or_default().to_owned();
+        if let Some(previous) = seen.insert(id.clone(), line) {
+            return Err(invalid(
+                path,
+                at,
+                format!("id {id:?} already on line {previous}"),
+            ));
+        }
+        ids.push(id);
+        values.extend(row);
+    }
+    let factors = factors.ok_or_else(|| invalid(path, Location::File, "no factor rows"))?;
+    let factors = Array2::from_shape_vec((ids.len(), factors), values)
+        .map_err(|e| invalid(path, Location::File, e.to_string()))?;
+    Ok(ImportedFactors {
+        ids: Some(ids),
+        factors,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parquet (Spark MLlib ALS `itemFactors`)
+
+/// Reads Spark ALS factors: one Parquet file, or a folder whose `*.parquet` files (in name
+/// order) are the parts of one table. Columns: `id` (int32 or int64) and `features`, a list of
+/// float (or double); rows may come in any id order.
+pub fn read_parquet(path: &Path) -> Result<ImportedFactors, ImportError> {
+    let files = if path.is_dir() {
+        let mut parts: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|source| ImportError::Io {
+                path: path.to_owned(),
+                source,
+            })?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect();
+        parts.sort();
+        if parts.is_empty() {
+            return Err(invalid(
+                path,
+                Location::File,
+                "folder has no .parquet files",
+            ));
+        }
+        parts
+    } else {
+        vec![path.to_owned()]
+    };
+    let mut table = FactorTable::default();
+    for file in &files {
+        read_parquet_file(file, &mut table)?;
+    }
+    let factors = table
+        .factors
+        .ok_or_else(|| invalid(path, Location::File, "no factor rows"))?;
+    let rows = table.ids.len();
+    let factors = Array2::from_shape_vec((rows, factors), table.values)
+        .map_err(|e| invalid(path, Location::File, e.to_string()))?;
+    Ok(ImportedFactors {
+        ids: Some(table.ids.iter().map(i64::to_string).collect()),
+        factors,
+    })
+}
+
+#[derive(Default)]
+struct FactorTable {
+    ids: Vec<i64>,
+    values: Vec<f32>,
+    factors: Option<usize>,
+    seen: std::collections::HashSet<i64>,
+}
+
+fn read_parquet_file(path: &Path, table: &mut FactorTable) -> Result<(), ImportError> {
+    let file = File::open(path).map_err(|source| ImportError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let whole = |message: String| invalid(path, Location::File, message);
+    let reader = SerializedFileReader::new(file)
+        .map_err(|e| whole(format!("not a readable Parquet file: {e}")))?;
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let find = |name: &str| {
+        schema
+            .columns()
+            .iter()
+            .position(|c| c.path().parts().first().is_some_and(|p| p == name))
+    };
+    let (Some(id_column), Some(features_column)) = (find("id"), find("features")) else {
+        return Err(whole(
+            "expected columns `id` and `features` (Spark ALS itemFactors)".to_owned(),
+        ));
+    };
+    let id_descr = schema.column(id_column);
+    let features_descr = schema.column(features_column);
+    if id_descr.max_rep_level() != 0
+        || !matches!(
+            id_descr.physical_type(),
+            PhysicalType::INT32 | PhysicalType::INT64
+        )
+    {
+        return Err(whole("column `id` is not an integer".to_owned()));
+    }
+    if features_descr.max_rep_level() != 1
+        || !matches!(
+            features_descr.physical_type(),
+            PhysicalType::FLOAT | PhysicalType::DOUBLE
+        )
+    {
+        return Err(whole(
+            "column `features` is not a list of floats".to_owned(),
+        ));
+    }
+    let first_row = table.ids.len() as u64;
+    for g in 0..reader.num_row_groups() {
+        let group = reader
+            .get_row_group(g)
+            .map_err(|e| whole(format!("row group {g}: {e}")))?;
+        let group_first_row = table.ids.len() as u64 - first_row;
+        let ids = read_ids(path, &*group, id_column, group_first_row)?;
+        let lists = read_lists(path, &*group, features_column, group_first_row)?;
+        if ids.len() != lists.len() {
+            return Err(whole(format!(
+                "row group {g}: {} ids but {} feature lists",
+                ids.len(),
+                lists.len()
+            )));
+        }
+        for (id, list) in ids.into_iter().zip(lists) {
+            let at = Location::Row(table.ids.len() as u64 - first_row);
+            match table.factors {
+                None => table.factors = Some(list.len()),
+                Some(f) if f != list.len() => {
+                    return Err(invalid(
+                        path,
+                        at,
+                        format!("{} features, but earlier rows have {f}", list.len()),
+                    ))
+                }
+                Some(_) => {}
+            }
+            if list.is_empty() {
+                return Err(invalid(path, at, "empty features"));
+            }
+            if list.iter().any(|v| !v.is_finite()) {
+                return Err(invalid(path, at, "a feature is not finite"));
+            }
+            if !table.seen.insert(id) {
+                return Err(invalid(path, at, format!("id {id} appears twice")));
+            }
+            table.ids.push(id);
+            table.values.extend(list);
+        }
+    }
+    Ok(())
+}
+
+/// The `id` column of one row group, widened to i64. `first_row` numbers rows in errors.
+fn read_ids(
+    path: &Path,
+    group: &dyn RowGroupReader,
+    column: usize,
+    first_row: u64,
+) -> Result<Vec<i64>, ImportError> {
+    let reader = group
+        .get_column_reader(column)
+        .map_err(|e| invalid(path, Location::File, format!("column `id`: {e}")))?;
+    let bad = |e: parquet::errors::ParquetError| {
+        invalid(path, Location::File, format!("column `id`: {e}"))
+    };
+    let mut def_levels = Vec::new();
+    let mut rep_levels = Vec::new();
+    let ids: Vec<i64> = match reader {
+        ColumnReader::Int32ColumnReader(mut r) => {
+            let mut values = Vec::new();
+            while r
+                .read_records(
+                    PARQUET_BATCH_RECORDS,
+                    Some(&mut def_levels),
+                    Some(&mut rep_levels),
+                    &mut values,
+                )
+                .map_err(bad)?
+                .0
+                > 0
+            {}
+            values.into_iter().map(i64::from).collect()
+        }
+        ColumnReader::Int64ColumnReader(mut r) => {
+            let mut values = Vec::new();
+            while r
+                .read_records(
+                    PARQUET_BATCH_RECORDS,
+                    Some(&mut def_levels),
+                    Some(&mut rep_levels),
+                    &mut values,
+                )
+                .map_err(bad)?
+                .0
+                > 0
+            {}
+            values
+        }
+        _ => {
+            return Err(invalid(
+                path,
+                Location::File,
+                "column `id` is not an integer",
+            ))
+        }
+    };
+    // A nullable id column has definition levels; a null id leaves a level below the max.
+    let max_def = group
+        .metadata()
+        .schema_descr()
+        .column(column)
+        .max_def_level();
+    if max_def > 0 {
+        if let Some(row) = def_levels.iter().position(|&d| d < max_def) {
+            return Err(invalid(
+                path,
+                Location::Row(first_row + row as u64),
+                "id is null",
+            ));
+        }
+    }
+    Ok(ids)
+}
+
+/// The `features` column of one row group: one list per row, rebuilt from the repetition
+/// levels (0 starts a row). Null lists, null elements and empty lists are refused.
+fn read_lists(
+    path: &Path,
+    group: &dyn RowGroupReader,
+    column: usize,
+    first_row: u64,
+) -> Result<Vec<Vec<f32>>, ImportError> {
+    let reader = group
+        .get_column_reader(column)
+        .map_err(|e| invalid(path, Location::File, format!("column `features`: {e}")))?;
+    let bad = |e: parquet::errors::ParquetError| {
+        invalid(path, Location::File, format!("column `features`: {e}"))
+    };
+    let mut def_levels = Vec::new();
+    let mut rep_levels = Vec::new();
+    let values: Vec<f32> = match reader {
+        ColumnReader::FloatColumnReader(mut r) => {
+            let mut values = Vec::new();
+            while r
+                .read_records(
+                    PARQUET_BATCH_RECORDS,
+                    Some(&mut def_levels),
+                    Some(&mut rep_levels),
+                    &mut values,
+                )
+                .map_err(bad)?
+                .0
+                > 0
+            {}
+            values
+        }
+        ColumnReader::DoubleColumnReader(mut r) => {
+            let mut values = Vec::new();
+            while r
+                .read_records(
+                    PARQUET_BATCH_RECORDS,
+                    Some(&mut def_levels),
+                    Some(&mut rep_levels),
+                    &mut values,
+                )
+                .map_err(bad)?
+                .0
+                > 0
+            {}
+            values.into_iter().map(|v| v as f32).collect()
+        }
+        _ => {
+            return Err(invalid(
+                path,
+                Location::File,
+                "column `features` is not a list of floats",
+            ))
+        }
+    };
+    let max_def = group
+        .metadata()
+        .schema_descr()
+        .column(column)
+        .max_def_level();
+    if def_levels.len() != rep_levels.len() {
+        return Err(invalid(
+            path,
+            Location::File,
+            "column `features`: repetition and definition levels disagree",
+        ));
+    }
+    let mut lists: Vec<Vec<f32>> = Vec::new();
+    let mut next_value = values.iter();
+    for (&def, &rep) in def_levels.iter().zip(&rep_levels) {
+        if rep == 0 {
+            lists.push(Vec::new());
+        }
+        let row = first_row + lists.len().saturating_sub(1) as u64;
+        let Some(list) = lists.last_mut() else {
+            return Err(invalid(
+                path,
+                Location::File,
+                "column `features` does not start with a new row",
+            ));
+        };
+        if def < max_def {
+            return Err(invalid(
+                path,
+                Location::Row(row),
+                "features is null, empty or has a null element",
+            ));
+        }
+        let Some(&value) = next_value.next() else {
+            return Err(invalid(
+                path,
+                Location::Row(row),
+                "column `features` has fewer values than levels",
+            ));
+        };
+        list.push(value);
+    }
+    Ok(lists)
+}
