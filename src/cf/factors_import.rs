@@ -334,7 +334,23 @@ pub fn read_parquet(path: &Path) -> Result<ImportedFactors, ImportError> {
     };
     let mut table = FactorTable::default();
     for file in &files {
-        read_parquet_file(file, &mut table)?;
+        // parquet 60 still panics on some corrupt pages (e.g. a dictionary-encoded page with no
+        // dictionary): contain that as an error about this file. The partial table is dropped.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            read_parquet_file(file, &mut table)
+        }))
+        .unwrap_or_else(|panic| {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(invalid(
+                file,
+                Location::File,
+                format!("corrupt Parquet data ({reason})"),
+            ))
+        })?;
     }
     let factors = table
         .factors
@@ -364,6 +380,7 @@ fn read_parquet_file(path: &Path, table: &mut FactorTable) -> Result<(), ImportE
     let whole = |message: String| invalid(path, Location::File, message);
     let reader = SerializedFileReader::new(file)
         .map_err(|e| whole(format!("not a readable Parquet file: {e}")))?;
+    check_chunk_ranges(path, reader.metadata())?;
     let schema = reader.metadata().file_metadata().schema_descr_ptr();
     let find = |name: &str| {
         schema
@@ -435,6 +452,41 @@ fn read_parquet_file(path: &Path, table: &mut FactorTable) -> Result<(), ImportE
             }
             table.ids.push(id);
             table.values.extend(list);
+        }
+    }
+    Ok(())
+}
+
+/// Checks every column chunk's byte range against the file before reading: the parquet crate
+/// asserts on negative offsets, and a garbled footer can hold any.
+fn check_chunk_ranges(
+    path: &Path,
+    metadata: &parquet::file::metadata::ParquetMetaData,
+) -> Result<(), ImportError> {
+    let file_len = std::fs::metadata(path)
+        .map_err(|source| ImportError::Io {
+            path: path.to_owned(),
+            source,
+        })?
+        .len();
+    for (g, group) in metadata.row_groups().iter().enumerate() {
+        for column in group.columns() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or_else(|| column.data_page_offset());
+            let len = column.compressed_size();
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(len).ok())
+                .and_then(|(start, len)| start.checked_add(len))
+                .is_some_and(|end| end <= file_len);
+            if !inside || group.num_rows() < 0 {
+                return Err(invalid(
+                    path,
+                    Location::File,
+                    format!("row group {g}: column chunk outside the file (corrupt footer)"),
+                ));
+            }
         }
     }
     Ok(())
@@ -610,4 +662,244 @@ fn read_lists(
         list.push(value);
     }
     Ok(lists)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+    use proptest::prelude::*;
+
+    const FIXTURE: &str = "tests/data/cf/item_factors.parquet";
+    const SPARK_FOLDER: &str = "tests/data/cf/itemFactors";
+
+    /// The fixture script's values: features[k] = id / 8 + k − 1.5.
+    fn expected_row(id: i32) -> Vec<f32> {
+        (0..4).map(|k| id as f32 / 8.0 + k as f32 - 1.5).collect()
+    }
+
+    fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    #[test]
+    fn reads_spark_item_factors_from_a_file_and_a_folder() {
+        let read = read_factors(Path::new(FIXTURE)).unwrap();
+        let ids = [10, 3, 7, 42, 0];
+        assert_eq!(
+            read.ids.unwrap(),
+            ids.iter().map(i32::to_string).collect::<Vec<_>>()
+        );
+        assert_eq!(read.factors.shape(), &[5, 4]);
+        for (row, id) in read.factors.rows().into_iter().zip(ids) {
+            assert_eq!(row.to_vec(), expected_row(id));
+        }
+        let read = read_factors(Path::new(SPARK_FOLDER)).unwrap();
+        let ids = [5, 1, 9, 2, 8];
+        assert_eq!(
+            read.ids.unwrap(),
+            ids.iter().map(i32::to_string).collect::<Vec<_>>()
+        );
+        for (row, id) in read.factors.rows().into_iter().zip(ids) {
+            assert_eq!(row.to_vec(), expected_row(id));
+        }
+    }
+
+    #[test]
+    fn parquet_problems_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The same part twice: every id appears twice.
+        let part =
+            std::fs::read(Path::new(SPARK_FOLDER).join("part-00000-c000.snappy.parquet")).unwrap();
+        write(dir.path(), "a.parquet", &part);
+        write(dir.path(), "b.parquet", &part);
+        let err = read_factors(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("b.parquet: row 0: id 5 appears twice"),
+            "{err}"
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let err = read_factors(empty.path()).unwrap_err().to_string();
+        assert!(err.contains("no .parquet files"), "{err}");
+        let path = write(dir.path(), "c.parquet", b"PAR1 not really PAR1");
+        let err = read_factors(&path).unwrap_err().to_string();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+    }
+
+    /// Single-byte corruptions of the fixture that made parquet 60.1 panic (found by the
+    /// proptest below): a negative column-chunk offset in the footer, and a data page that
+    /// claims dictionary encoding with no dictionary.
+    #[test]
+    fn known_parquet_crate_panics_become_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let original = std::fs::read(FIXTURE).unwrap();
+        for (offset, value, message) in [
+            (614, 155, "column chunk outside the file"),
+            (716, 196, "corrupt Parquet data"),
+        ] {
+            let mut bytes = original.clone();
+            bytes[offset] = value;
+            let path = write(dir.path(), "bad.parquet", &bytes);
+            let err = read_factors(&path).unwrap_err().to_string();
+            assert!(
+                err.contains("bad.parquet") && err.contains(message),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_npy_float32_and_float64() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f32.npy");
+        let a = array![[1.0f32, 2.0], [3.0, 4.5], [-1.0, 0.25]];
+        crate::io::npy::write(&path, &a).unwrap();
+        let read = read_factors(&path).unwrap();
+        assert_eq!((read.ids, read.factors), (None, a));
+        let path = dir.path().join("f64.npy");
+        crate::io::npy::write(&path, &array![[1.5f64, -2.0]]).unwrap();
+        assert_eq!(read_npy(&path).unwrap(), array![[1.5f32, -2.0]]);
+    }
+
+    #[test]
+    fn npy_problems_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let npy = |name: &str| dir.path().join(name);
+        crate::io::npy::write(&npy("int.npy"), &array![[1i32, 2]]).unwrap();
+        crate::io::npy::write(&npy("vector.npy"), &array![1.0f32, 2.0]).unwrap();
+        crate::io::npy::write(&npy("nan.npy"), &array![[1.0f32], [f32::NAN]]).unwrap();
+        crate::io::npy::write(&npy("empty.npy"), &Array2::<f32>::zeros((0, 40))).unwrap();
+        for (name, message) in [
+            ("int.npy", "element type <i4"),
+            ("vector.npy", "expected 2 dimensions"),
+            ("nan.npy", "row 1 has a value that is not finite"),
+            ("empty.npy", "no factors"),
+        ] {
+            let err = read_npy(&npy(name)).unwrap_err().to_string();
+            assert!(err.contains(name) && err.contains(message), "{err}");
+        }
+        // Truncated data: the header promises more than the file holds.
+        let path = dir.path().join("short.npy");
+        crate::io::npy::write(&path, &Array2::<f32>::ones((10, 4))).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let err = read_npy(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("needs 160 bytes of data, the file has 157"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn reads_csv_and_tsv_with_or_without_a_header() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("h.csv", "id,f1,f2\nsong-a,1.5,-2\nsong-b, 0.25 ,3e-1\n"),
+            ("n.csv", "song-a,1.5,-2\n\nsong-b,0.25,0.3\n"),
+            ("t.tsv", "track\tx\ty\nsong-a\t1.5\t-2\nsong-b\t0.25\t0.3"),
+            ("q.csv", "\"song-a\",1.5,-2\r\n\"song-b\",0.25,0.3\r\n"),
+        ] {
+            let read = read_factors(&write(dir.path(), name, text.as_bytes())).unwrap();
+            assert_eq!(read.ids.unwrap(), ["song-a", "song-b"], "{name}");
+            assert_eq!(read.factors, array![[1.5f32, -2.0], [0.25, 0.3]], "{name}");
+        }
+    }
+
+    #[test]
+    fn csv_problems_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, message) in [
+            (
+                "id,a,b\nx,1,2\ny,1\n",
+                "line 3: 1 factors, but earlier lines have 2",
+            ),
+            ("x,1,2\ny,1,oops\n", "line 2: field 3 is not a number"),
+            ("x,1,2\nx,3,4\n", "line 2: id \"x\" already on line 1"),
+            ("x,1,NaN\n", "line 1: a factor is not finite"),
+            ("id,f1\n", "no factor rows"),
+            ("", "no factor rows"),
+            ("x\n", "line 1: an id without factors"),
+            ("x,1\ny,\u{0}\u{ff}\n", "line 2"),
+        ] {
+            let path = write(dir.path(), "f.csv", text.as_bytes());
+            let err = read_factors(&path).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&path.display().to_string()) && err.contains(message),
+                "{text:?}: {err}"
+            );
+        }
+        let path = write(dir.path(), "f.bin", b"");
+        assert!(read_factors(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown"));
+    }
+
+    /// Up to `n` random byte changes and an optional truncation of `original`.
+    fn garble(original: &[u8], edits: &[(usize, u8)], cut: Option<usize>) -> Vec<u8> {
+        let mut bytes = original.to_vec();
+        for &(at, value) in edits {
+            if !bytes.is_empty() {
+                let k = at % bytes.len();
+                bytes[k] = value;
+            }
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut % (bytes.len() + 1));
+        }
+        bytes
+    }
+
+    fn valid_npy() -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.npy");
+        crate::io::npy::write(&path, &array![[1.0f32, 2.0], [3.0, 4.0]]).unwrap();
+        std::fs::read(path).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn random_bytes_are_errors_never_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            for name in ["r.npy", "r.csv", "r.parquet"] {
+                let path = write(dir.path(), name, &bytes);
+                // Any outcome but a panic; random bytes are rarely a valid file.
+                let _ = read_factors(&path);
+            }
+            let mut parquet_like = b"PAR1".to_vec();
+            parquet_like.extend(&bytes);
+            parquet_like.extend((bytes.len() as u32).to_le_bytes());
+            parquet_like.extend(b"PAR1");
+            prop_assert!(read_parquet(&write(dir.path(), "p.parquet", &parquet_like)).is_err());
+        }
+
+        #[test]
+        fn garbled_valid_files_are_errors_or_reads_never_panics(
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+            cut in proptest::option::of(any::<usize>()),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let sources = [
+                ("g.parquet", std::fs::read(FIXTURE).unwrap()),
+                ("g.npy", valid_npy()),
+                ("g.csv", b"id,a,b\nx,1.5,2\ny,3,4.25\n".to_vec()),
+            ];
+            for (name, original) in sources {
+                let path = write(dir.path(), name, &garble(&original, &edits, cut));
+                if let Ok(read) = read_factors(&path) {
+                    // Whatever survives garbling is still a consistent, finite matrix.
+                    prop_assert!(read.factors.iter().all(|v| v.is_finite()));
+                    if let Some(ids) = read.ids {
+                        prop_assert_eq!(ids.len(), read.factors.nrows());
+                    }
+                }
+            }
+        }
+    }
 }
