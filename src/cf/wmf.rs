@@ -421,16 +421,14 @@ impl WithSimd for RowSolve<'_> {
             direction: p,
             product: ap,
         } = scratch;
-        // r = b − A x = Σ_i (c_i − (c_i − 1) y_i·x) y_i − (YᵀY + λI) x
-        symmetric_matvec(simd, gram, x, r);
-        for v in r.iter_mut() {
-            *v = -*v;
-        }
-        for (&i, &c) in indices.iter().zip(confidences) {
-            let y = fixed.row(i as usize);
-            let weight = c - (c - 1.0) * dot(simd, y, x);
-            axpy(simd, weight, y, r);
-        }
+        let rows = PlayedRows {
+            indices,
+            confidences,
+            fixed,
+            gram,
+        };
+        // r = b − A x = −(YᵀY + λI) x + Σ_i (c_i − (c_i − 1) y_i·x) y_i
+        rows.product(simd, -1.0, x, r, |c, d| c - (c - 1.0) * d);
         p.copy_from_slice(r);
         let mut rs_old = dot(simd, r, r);
         for _ in 0..cg_steps {
@@ -438,11 +436,7 @@ impl WithSimd for RowSolve<'_> {
                 break;
             }
             // Ap = (YᵀY + λI) p + Σ_i (c_i − 1)(y_i·p) y_i
-            symmetric_matvec(simd, gram, p, ap);
-            for (&i, &c) in indices.iter().zip(confidences) {
-                let y = fixed.row(i as usize);
-                axpy(simd, (c - 1.0) * dot(simd, y, p), y, ap);
-            }
+            rows.product(simd, 1.0, p, ap, |c, d| (c - 1.0) * d);
             let curvature = dot(simd, p, ap);
             if curvature.is_nan() || curvature <= 0.0 {
                 // Only rounding can make A look singular here; stop rather than divide.
@@ -461,12 +455,93 @@ impl WithSimd for RowSolve<'_> {
     }
 }
 
-/// `out = G v` for a row-major [F, F] matrix `g`, as Σ_k v_k G_k (rows = columns by symmetry).
-#[inline(always)]
-fn symmetric_matvec<S: Simd>(simd: S, g: &[f32], v: &[f32], out: &mut [f32]) {
-    out.fill(0.0);
-    for (&vk, g_row) in v.iter().zip(g.chunks_exact(v.len())) {
-        axpy(simd, vk, g_row, out);
+/// The fixed side's rows that one solved row played, with their confidences, and the fixed
+/// side's regularised Gram matrix.
+struct PlayedRows<'a> {
+    indices: &'a [u32],
+    confidences: &'a [f32],
+    fixed: &'a FactorRows,
+    /// fixedᵀ fixed + λI, [F, F] row-major
+    gram: &'a [f32],
+}
+
+impl PlayedRows<'_> {
+    /// `out = sign · G v + Σ_i weight(c_i, y_i·v) y_i` over the played rows y_i: the product
+    /// that both the residual and every CG step form, O(F² + nnz·F).
+    ///
+    /// When F is a small multiple of the SIMD width, `v` and `out` are held in registers
+    /// ([`Self::product_fixed`]); otherwise they stay in memory.
+    #[inline(always)]
+    fn product<S: Simd>(
+        &self,
+        simd: S,
+        sign: f32,
+        v: &[f32],
+        out: &mut [f32],
+        weight: impl Fn(f32, f32) -> f32,
+    ) {
+        let lanes = std::mem::size_of::<S::f32s>() / std::mem::size_of::<f32>();
+        if v.len().is_multiple_of(lanes) {
+            match v.len() / lanes {
+                1 => return self.product_fixed::<S, 1>(simd, sign, v, out, weight),
+                2 => return self.product_fixed::<S, 2>(simd, sign, v, out, weight),
+                3 => return self.product_fixed::<S, 3>(simd, sign, v, out, weight),
+                4 => return self.product_fixed::<S, 4>(simd, sign, v, out, weight),
+                5 => return self.product_fixed::<S, 5>(simd, sign, v, out, weight),
+                6 => return self.product_fixed::<S, 6>(simd, sign, v, out, weight),
+                _ => {}
+            }
+        }
+        out.fill(0.0);
+        for (&vk, g_row) in v.iter().zip(self.gram.chunks_exact(v.len())) {
+            axpy(simd, sign * vk, g_row, out);
+        }
+        for (&i, &c) in self.indices.iter().zip(self.confidences) {
+            let y = self.fixed.row(i as usize);
+            axpy(simd, weight(c, dot(simd, y, v)), y, out);
+        }
+    }
+
+    /// [`Self::product`] for F = N SIMD vectors exactly.
+    #[inline(always)]
+    fn product_fixed<S: Simd, const N: usize>(
+        &self,
+        simd: S,
+        sign: f32,
+        v_scalars: &[f32],
+        out: &mut [f32],
+        weight: impl Fn(f32, f32) -> f32,
+    ) {
+        let f = v_scalars.len();
+        let (v_head, _) = S::as_simd_f32s(v_scalars);
+        let v: [S::f32s; N] = std::array::from_fn(|k| v_head[k]);
+        let mut acc = [simd.splat_f32s(0.0); N];
+        // G is symmetric: G v = Σ_k v_k G_k over its rows.
+        for (&vk, g_row) in v_scalars.iter().zip(self.gram.chunks_exact(f)) {
+            let (g_head, _) = S::as_simd_f32s(g_row);
+            let scale = simd.splat_f32s(sign * vk);
+            for k in 0..N {
+                acc[k] = simd.mul_add_f32s(scale, g_head[k], acc[k]);
+            }
+        }
+        for (&i, &c) in self.indices.iter().zip(self.confidences) {
+            let (y_head, _) = S::as_simd_f32s(self.fixed.row(i as usize));
+            let y: [S::f32s; N] = std::array::from_fn(|k| y_head[k]);
+            let mut even = simd.splat_f32s(0.0);
+            let mut odd = simd.splat_f32s(0.0);
+            for k in (0..N).step_by(2) {
+                even = simd.mul_add_f32s(y[k], v[k], even);
+                if k + 1 < N {
+                    odd = simd.mul_add_f32s(y[k + 1], v[k + 1], odd);
+                }
+            }
+            let w = simd.splat_f32s(weight(c, simd.reduce_sum_f32s(simd.add_f32s(even, odd))));
+            for k in 0..N {
+                acc[k] = simd.mul_add_f32s(w, y[k], acc[k]);
+            }
+        }
+        let (out_head, _) = S::as_mut_simd_f32s(out);
+        out_head[..N].copy_from_slice(&acc);
     }
 }
 
@@ -592,6 +667,66 @@ mod tests {
                 assert!(
                     (y[k] - (b[k] + 2.0 * a[k])).abs() < 1e-6,
                     "n = {n}, k = {k}"
+                );
+            }
+        }
+    }
+
+    struct ProductProbe<'a> {
+        rows: PlayedRows<'a>,
+        v: &'a [f32],
+    }
+
+    impl WithSimd for ProductProbe<'_> {
+        type Output = Vec<f32>;
+        fn with_simd<S: Simd>(self, simd: S) -> Vec<f32> {
+            let mut out = vec![f32::NAN; self.v.len()];
+            self.rows
+                .product(simd, -1.0, self.v, &mut out, |c, d| c - (c - 1.0) * d);
+            out
+        }
+    }
+
+    /// Both the register-held path (F a multiple of the SIMD width) and the in-memory one.
+    #[test]
+    fn product_matches_a_plain_loop_for_any_factor_count() {
+        for f in [3usize, 8, 16, 24, 40, 44, 64] {
+            let value = |k: usize| ((k * 7919 % 101) as f32 - 50.0) / 50.0;
+            let fixed = FactorRows {
+                data: (0..10 * f).map(value).collect(),
+                factors: f,
+            };
+            let gram: Vec<f32> = (0..f * f)
+                .map(|k| value(k / f + k % f)) // symmetric
+                .collect();
+            let v: Vec<f32> = (0..f).map(|k| value(k + 3)).collect();
+            let indices = [1u32, 4, 9];
+            let confidences = [2.0f32, 30.0, 1.5];
+            let rows = PlayedRows {
+                indices: &indices,
+                confidences: &confidences,
+                fixed: &fixed,
+                gram: &gram,
+            };
+            let got = pulp::Arch::new().dispatch(ProductProbe { rows, v: &v });
+            for a in 0..f {
+                let mut expected: f64 = -(0..f)
+                    .map(|b| f64::from(gram[a * f + b]) * f64::from(v[b]))
+                    .sum::<f64>();
+                for (&i, &c) in indices.iter().zip(&confidences) {
+                    let y = fixed.row(i as usize);
+                    let d: f64 = y
+                        .iter()
+                        .zip(&v)
+                        .map(|(p, q)| f64::from(*p) * f64::from(*q))
+                        .sum();
+                    let c = f64::from(c);
+                    expected += (c - (c - 1.0) * d) * f64::from(y[a]);
+                }
+                let got = f64::from(got[a]);
+                assert!(
+                    (got - expected).abs() < 1e-4 * expected.abs().max(1.0),
+                    "f {f}, {a}"
                 );
             }
         }
