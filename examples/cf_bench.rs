@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example cf_bench -- prepare DIR        # synthetic data + split
-//! cargo run --release --example cf_bench -- run DIR [THREADS]  # fit, evaluate, compare
+//! cargo run --release --example cf_bench -- run DIR [THREADS] [loss]  # fit, evaluate, compare
 //! ```
 //!
 //! `bench/wmf_vs_implicit.py` runs both around the `implicit` library's fit.
@@ -16,7 +16,7 @@ use deepcuts::cf::wmf::WmfConfig;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: cf_bench prepare DIR | cf_bench run DIR [THREADS]";
+    let usage = "usage: cf_bench prepare DIR | cf_bench run DIR [THREADS] [loss]";
     let (Some(command), Some(dir)) = (args.first(), args.get(1).map(PathBuf::from)) else {
         eprintln!("{usage}");
         return ExitCode::FAILURE;
@@ -36,13 +36,16 @@ fn main() -> ExitCode {
             let threads = args.get(2).and_then(|t| t.parse().ok()).unwrap_or(2);
             let config = WmfConfig {
                 threads,
-                compute_loss: false,
+                compute_loss: args.get(3).is_some_and(|a| a == "loss"),
                 ..WmfConfig::default()
             };
             run(
                 &dir,
                 &config,
-                &mut |r| eprintln!("wmf iteration {:2}: {:.1} ms", r.iteration, r.secs * 1e3),
+                &mut |r| {
+                    let loss = r.loss.map(|l| format!(", loss {l:.6e}")).unwrap_or_default();
+                    eprintln!("wmf iteration {:2}: {:.1} ms{loss}", r.iteration, r.secs * 1e3);
+                },
                 &AtomicBool::new(false),
             )
             .map(|report| {

@@ -597,17 +597,13 @@ fn objective(
     let blocks: Vec<f64> = (0..conf.rows().div_ceil(SUM_BLOCK_ROWS))
         .into_par_iter()
         .map(|block| {
-            let rows = block * SUM_BLOCK_ROWS..((block + 1) * SUM_BLOCK_ROWS).min(conf.rows());
-            let mut sum = 0.0f64;
-            for u in rows {
-                let x = users.row(u);
-                let (indices, confidences) = conf.row(u);
-                for (&i, &c) in indices.iter().zip(confidences) {
-                    let s = f64::from(plain_dot(x, items.row(i as usize)));
-                    sum += f64::from(c) * (1.0 - s) * (1.0 - s) - s * s;
-                }
-            }
-            sum
+            let first = block * SUM_BLOCK_ROWS;
+            pulp::Arch::new().dispatch(PlayedLoss {
+                conf,
+                users,
+                items,
+                rows: first..(first + SUM_BLOCK_ROWS).min(conf.rows()),
+            })
         })
         .collect();
     let played: f64 = blocks.iter().sum();
@@ -620,9 +616,30 @@ fn objective(
     all_pairs + played + f64::from(lambda) * (trace(user_gram) + trace(item_gram))
 }
 
-/// A dot product outside the SIMD kernels (the loss pass is not hot enough to dispatch).
-fn plain_dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+/// `Σ_played [c (1 − x·y)² − (x·y)²]` over the users `rows`.
+struct PlayedLoss<'a> {
+    conf: &'a CsrMatrix,
+    users: &'a FactorRows,
+    items: &'a FactorRows,
+    rows: std::ops::Range<usize>,
+}
+
+impl WithSimd for PlayedLoss<'_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> f64 {
+        let mut sum = 0.0f64;
+        for u in self.rows {
+            let x = self.users.row(u);
+            let (indices, confidences) = self.conf.row(u);
+            for (&i, &c) in indices.iter().zip(confidences) {
+                let s = f64::from(dot(simd, x, self.items.row(i as usize)));
+                sum += f64::from(c) * (1.0 - s) * (1.0 - s) - s * s;
+            }
+        }
+        sum
+    }
 }
 
 #[cfg(test)]
