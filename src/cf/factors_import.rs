@@ -250,6 +250,9 @@ pub fn read_csv(path: &Path) -> Result<ImportedFactors, ImportError> {
         }
         let line = record.position().map_or(line, |p| p.line());
         let at = Location::Line(line);
+        if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
+            continue; // a blank line
+        }
         let parsed: Result<Vec<f32>, _> = record.iter().skip(1).map(str::parse::<f32>).collect();
         let is_first = std::mem::take(&mut first);
         let row = match parsed {
@@ -264,9 +267,6 @@ pub fn read_csv(path: &Path) -> Result<ImportedFactors, ImportError> {
                 return Err(invalid(path, at, format!("field {field} is not a number")));
             }
         };
-        if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
-            continue; // a blank line
-        }
         if row.is_empty() {
             return Err(invalid(path, at, "an id without factors"));
         }
@@ -797,7 +797,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in [
             ("h.csv", "id,f1,f2\nsong-a,1.5,-2\nsong-b, 0.25 ,3e-1\n"),
-            ("n.csv", "song-a,1.5,-2\n\nsong-b,0.25,0.3\n"),
+            ("n.csv", " \nsong-a,1.5,-2\n\nsong-b,0.25,0.3\n"),
             ("t.tsv", "track\tx\ty\nsong-a\t1.5\t-2\nsong-b\t0.25\t0.3"),
             ("q.csv", "\"song-a\",1.5,-2\r\n\"song-b\",0.25,0.3\r\n"),
         ] {
