@@ -299,7 +299,8 @@ fn recovers_a_planted_structure_far_above_random() {
 
 #[test]
 fn result_does_not_depend_on_the_thread_count() {
-    let (counts, _, _) = planted(300, 200, 6, 12, 2, 5);
+    // More users than one summation block (512 rows), so block sums run in parallel too.
+    let (counts, _, _) = planted(1300, 600, 6, 12, 2, 5);
     let run = |threads| {
         let config = WmfConfig {
             factors: 12,
