@@ -4,6 +4,7 @@
 
 pub mod audio;
 pub mod bench;
+pub mod cf;
 pub mod cli;
 pub mod dsp;
 pub mod features;
