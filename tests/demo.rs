@@ -995,3 +995,27 @@ fn albums_are_heard_in_sessions() {
         "{with_album} of {total}"
     );
 }
+
+#[test]
+fn chunk_boundaries_do_not_click() {
+    // Each chunk renders from its own warm-up: the seams must not stand out from the music.
+    let world = small_world(12);
+    for style in [Style::Ambient, Style::Dub, Style::Choir, Style::Drone] {
+        let track = tracks_of(&world, style, 1)[0];
+        let n = track.recipe.length_samples as usize;
+        let x = render(&track.recipe, 0, n);
+        let mut steps: Vec<f32> = x.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+        let renderer = TrackRenderer::new(&track.recipe);
+        let mut seams = Vec::new();
+        let mut at = renderer.next_chunk_boundary(0);
+        while at < n {
+            seams.push(steps[at - 1]);
+            at = renderer.next_chunk_boundary(at);
+        }
+        steps.sort_by(f32::total_cmp);
+        let p999 = steps[steps.len() * 999 / 1000];
+        for seam in seams {
+            assert!(seam <= p999, "{}: step {seam} at a seam, 99.9th percentile {p999}", style.name());
+        }
+    }
+}

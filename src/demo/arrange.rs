@@ -16,6 +16,12 @@ use super::styles::Style;
 use super::synth::{part_seed, EchoSettings, Part, PostFx, ReverbSettings, Score};
 use super::theory::{at_or_above, scale_step, voice_chord, Chord, Key};
 
+/// Tempo limits of a playable recipe.
+const MIN_TEMPO_BPM: f32 = 30.0;
+const MAX_TEMPO_BPM: f32 = 300.0;
+/// The longest track rendered: two hours.
+const MAX_LENGTH_SAMPLES: u64 = 2 * 3600 * crate::audio::ANALYSIS_RATE_HZ as u64;
+
 /// Seconds left after the last bar for the final chord to ring and the fade.
 const TAIL_SECS: f64 = 3.0;
 
@@ -94,15 +100,23 @@ impl Line {
 
 impl Arranger {
     fn new(recipe: &Recipe) -> Self {
-        let grid = Grid::new(recipe.tempo_bpm, SR);
+        // Recipes may come from files: keep every number in a range the synth can play.
+        let tempo_bpm = if recipe.tempo_bpm.is_finite() {
+            recipe.tempo_bpm.clamp(MIN_TEMPO_BPM, MAX_TEMPO_BPM)
+        } else {
+            MIN_TEMPO_BPM
+        };
+        let length_samples = recipe.length_samples.min(MAX_LENGTH_SAMPLES) as i64;
+        let key = Key { tonic_pc: recipe.key.tonic_pc % 12, ..recipe.key };
+        let grid = Grid::new(tempo_bpm, SR);
         let bar_secs = grid.bar_samples() / f64::from(SR);
-        let usable_secs = recipe.duration_secs() - TAIL_SECS;
+        let usable_secs = length_samples as f64 / f64::from(SR) - TAIL_SECS;
         let total_bars = ((usable_secs / bar_secs).floor() as u32).max(2);
         Self {
-            t: recipe.timbre,
-            key: recipe.key,
+            t: recipe.timbre.sanitised(),
+            key,
             grid,
-            song: Song::new(recipe.song_seed, recipe.song_style, recipe.key),
+            song: Song::new(recipe.song_seed, recipe.song_style, key),
             total_bars,
             form: Vec::new(),
             chords: Vec::new(),
@@ -112,7 +126,7 @@ impl Arranger {
             reverb: None,
             echo: None,
             master_gain: 1.0,
-            length_samples: recipe.length_samples as i64,
+            length_samples,
             humanise_secs: 0.0,
         }
     }
@@ -461,12 +475,14 @@ impl Arranger {
                 continue;
             }
             let (_, tune) = self.song.material(s.kind);
+            // Choruses lift the tune a minor third.
+            let lift = if matches!(s.kind, SectionKind::Chorus | SectionKind::Main) { 3 } else { 0 };
             let realised = tune.realise(
                 self.key,
                 &self.chords,
                 s.start_bar,
                 s.bars,
-                line.center,
+                line.center + lift,
                 line.span,
             );
             notes.extend(realised.into_iter().map(|mut n| {
@@ -2097,4 +2113,121 @@ fn sketch(a: &mut Arranger) {
     }
     a.set_reverb(3.0 + t.reverb, 1.4, 0.35);
     a.master_gain = 0.5;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::recipe::TrackKind;
+    use crate::demo::theory::Mode;
+
+    fn timbre() -> Timbre {
+        Timbre {
+            brightness: 0.5,
+            softness: 0.5,
+            detune_cents: 10.0,
+            vibrato_rate_hz: 5.5,
+            vibrato_amount: 1.0,
+            reverb: 0.5,
+            drive: 0.5,
+            register_semitones: 0,
+            swing: 0.5,
+            busyness: 0.5,
+            kick_tune: 1.0,
+            kick_decay: 1.0,
+            snare_tone: 0.5,
+            hat_decay: 1.0,
+            variant: 1,
+            female: true,
+        }
+    }
+
+    fn recipe(style: Style, kind: TrackKind, seed: u64) -> Recipe {
+        let (lo, hi) = style.tempo_range_bpm();
+        Recipe {
+            style,
+            song_style: style,
+            kind,
+            timbre: timbre(),
+            key: Key { tonic_pc: 2, mode: Mode::Minor },
+            tempo_bpm: 0.5 * (lo + hi),
+            song_seed: seed,
+            performance_seed: seed + 1,
+            length_samples: 150 * 22_050,
+        }
+    }
+
+    #[test]
+    fn every_style_and_kind_places_its_notes_inside_the_track() {
+        for style in Style::ALL {
+            for kind in [TrackKind::Regular, TrackKind::Intro, TrackKind::Interlude] {
+                let r = recipe(style, kind, 3);
+                let score = arrange(&r);
+                assert!(score.parts.len() >= 2, "{style:?} {kind:?}");
+                for part in &score.parts {
+                    assert!(!part.notes.is_empty());
+                    for n in &part.notes {
+                        assert!(n.start >= 0 && n.start < score.length_samples, "{style:?} {n:?}");
+                        assert!(n.gate > 0 && n.end > n.start);
+                        assert!(n.velocity > 0.0 && n.velocity <= 1.5);
+                        if !matches!(part.instrument, Instrument::Drum(_) | Instrument::Noise(_)) {
+                            assert!((20.0..110.0).contains(&n.midi), "{style:?} {n:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sketches_have_neither_beat_nor_bass() {
+        for style in Style::ALL {
+            let score = arrange(&recipe(style, TrackKind::Outro, 5));
+            for part in &score.parts {
+                assert!(!matches!(part.instrument, Instrument::Drum(_)), "{style:?}");
+                assert!(part.notes.iter().all(|n| n.midi >= 40.0 || n.midi == 0.0), "{style:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_folk_duet_harmony_sings_a_third_above_the_lead() {
+        for seed in 0..5 {
+            let score = arrange(&recipe(Style::FolkDuet, TrackKind::Regular, seed));
+            let voices: Vec<&Part> = score
+                .parts
+                .iter()
+                .filter(|p| p.post.iter().any(|fx| matches!(fx, PostFx::Formants { .. })))
+                .collect();
+            assert_eq!(voices.len(), 2);
+            let (lead, harmony) = (&voices[0].notes, &voices[1].notes);
+            assert_eq!(lead.len(), harmony.len());
+            for (l, h) in lead.iter().zip(harmony.iter()) {
+                // Same syllable, sung together (humanised by a few milliseconds) …
+                assert!((l.start - h.start).abs() < (0.04 * SR) as i64);
+                assert_eq!(l.vowel, h.vowel);
+                // … a diatonic third apart: three or four semitones.
+                let interval = h.midi - l.midi;
+                assert!(interval == 3.0 || interval == 4.0, "{interval}");
+            }
+        }
+    }
+
+    #[test]
+    fn absurd_recipes_still_arrange_and_render() {
+        let mut r = recipe(Style::Dub, TrackKind::Regular, 1);
+        r.tempo_bpm = f32::NAN;
+        r.key.tonic_pc = 200;
+        r.timbre.brightness = f32::INFINITY;
+        r.timbre.detune_cents = -5.0;
+        r.length_samples = 1;
+        let score = arrange(&r);
+        assert_eq!(score.length_samples, 1);
+        let x = crate::demo::render(&r, 0, 100);
+        assert!(x.iter().all(|v| v.is_finite()));
+        r.length_samples = 61 * 22_050;
+        r.tempo_bpm = 1e9;
+        let x = crate::demo::render(&r, 30 * 22_050, 22_050);
+        assert!(x.iter().all(|v| v.is_finite() && v.abs() <= 1.0));
+    }
 }

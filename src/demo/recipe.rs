@@ -80,6 +80,38 @@ pub struct Timbre {
     pub female: bool,
 }
 
+impl Timbre {
+    /// The same timbre with every value in its documented range (non-finite values become the
+    /// middle of it), so that a recipe read from a file cannot make the synth misbehave.
+    pub fn sanitised(&self) -> Timbre {
+        let fit = |x: f32, lo: f32, hi: f32| {
+            if x.is_finite() {
+                x.clamp(lo, hi)
+            } else {
+                0.5 * (lo + hi)
+            }
+        };
+        Timbre {
+            brightness: fit(self.brightness, 0.0, 1.0),
+            softness: fit(self.softness, 0.0, 1.0),
+            detune_cents: fit(self.detune_cents, 0.0, 50.0),
+            vibrato_rate_hz: fit(self.vibrato_rate_hz, 3.0, 9.0),
+            vibrato_amount: fit(self.vibrato_amount, 0.0, 2.0),
+            reverb: fit(self.reverb, 0.0, 1.0),
+            drive: fit(self.drive, 0.0, 1.0),
+            register_semitones: self.register_semitones.clamp(-12, 12),
+            swing: fit(self.swing, 0.0, 1.0),
+            busyness: fit(self.busyness, 0.0, 1.0),
+            kick_tune: fit(self.kick_tune, 0.5, 2.0),
+            kick_decay: fit(self.kick_decay, 0.2, 3.0),
+            snare_tone: fit(self.snare_tone, 0.0, 1.0),
+            hat_decay: fit(self.hat_decay, 0.2, 3.0),
+            variant: self.variant,
+            female: self.female,
+        }
+    }
+}
+
 /// Everything that determines a track's audio. Beats fall at multiples of 60 / `tempo_bpm`
 /// seconds from the start of the track; everything is in 4/4.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

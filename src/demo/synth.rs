@@ -156,7 +156,8 @@ impl TrackRenderer {
     /// Samples `[start, start + n)` of the track at 22050 Hz; zeros past its end.
     pub fn render(&mut self, start: usize, n: usize) -> Vec<f32> {
         let mut out = vec![0.0; n];
-        let (start, end) = (start as i64, (start + n) as i64);
+        let clamp = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
+        let (start, end) = (clamp(start), clamp(start.saturating_add(n)));
         let end_in_track = end.min(self.score.length_samples);
         let chunk = CHUNK_SAMPLES as i64;
         let mut at = start;
