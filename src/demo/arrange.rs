@@ -107,7 +107,10 @@ impl Arranger {
             MIN_TEMPO_BPM
         };
         let length_samples = recipe.length_samples.min(MAX_LENGTH_SAMPLES) as i64;
-        let key = Key { tonic_pc: recipe.key.tonic_pc % 12, ..recipe.key };
+        let key = Key {
+            tonic_pc: recipe.key.tonic_pc % 12,
+            ..recipe.key
+        };
         let grid = Grid::new(tempo_bpm, SR);
         let bar_secs = grid.bar_samples() / f64::from(SR);
         let usable_secs = length_samples as f64 / f64::from(SR) - TAIL_SECS;
@@ -476,7 +479,11 @@ impl Arranger {
             }
             let (_, tune) = self.song.material(s.kind);
             // Choruses lift the tune a minor third.
-            let lift = if matches!(s.kind, SectionKind::Chorus | SectionKind::Main) { 3 } else { 0 };
+            let lift = if matches!(s.kind, SectionKind::Chorus | SectionKind::Main) {
+                3
+            } else {
+                0
+            };
             let realised = tune.realise(
                 self.key,
                 &self.chords,
@@ -2149,7 +2156,10 @@ mod tests {
             song_style: style,
             kind,
             timbre: timbre(),
-            key: Key { tonic_pc: 2, mode: Mode::Minor },
+            key: Key {
+                tonic_pc: 2,
+                mode: Mode::Minor,
+            },
             tempo_bpm: 0.5 * (lo + hi),
             song_seed: seed,
             performance_seed: seed + 1,
@@ -2167,7 +2177,10 @@ mod tests {
                 for part in &score.parts {
                     assert!(!part.notes.is_empty());
                     for n in &part.notes {
-                        assert!(n.start >= 0 && n.start < score.length_samples, "{style:?} {n:?}");
+                        assert!(
+                            n.start >= 0 && n.start < score.length_samples,
+                            "{style:?} {n:?}"
+                        );
                         assert!(n.gate > 0 && n.end > n.start);
                         assert!(n.velocity > 0.0 && n.velocity <= 1.5);
                         if !matches!(part.instrument, Instrument::Drum(_) | Instrument::Noise(_)) {
@@ -2185,7 +2198,10 @@ mod tests {
             let score = arrange(&recipe(style, TrackKind::Outro, 5));
             for part in &score.parts {
                 assert!(!matches!(part.instrument, Instrument::Drum(_)), "{style:?}");
-                assert!(part.notes.iter().all(|n| n.midi >= 40.0 || n.midi == 0.0), "{style:?}");
+                assert!(
+                    part.notes.iter().all(|n| n.midi >= 40.0 || n.midi == 0.0),
+                    "{style:?}"
+                );
             }
         }
     }
@@ -2197,7 +2213,11 @@ mod tests {
             let voices: Vec<&Part> = score
                 .parts
                 .iter()
-                .filter(|p| p.post.iter().any(|fx| matches!(fx, PostFx::Formants { .. })))
+                .filter(|p| {
+                    p.post
+                        .iter()
+                        .any(|fx| matches!(fx, PostFx::Formants { .. }))
+                })
                 .collect();
             assert_eq!(voices.len(), 2);
             let (lead, harmony) = (&voices[0].notes, &voices[1].notes);

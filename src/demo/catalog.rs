@@ -24,6 +24,9 @@ pub const COVER_RATE: f64 = 0.3;
 /// Chance that an album (not an artist's first) ends with a remix of one of the artist's songs.
 pub const REMIX_RATE: f64 = 0.35;
 
+/// Trait tags of intros, outros and interludes, whatever the style.
+pub const SKETCH_TRAITS: &[&str] = &["pads", "reverb"];
+
 /// Shortest track, in seconds.
 pub const MIN_DURATION_SECS: f64 = 60.0;
 
@@ -66,7 +69,8 @@ pub struct DemoTrack {
     /// The original a cover or remix is made from.
     pub original: Option<usize>,
     pub duration_secs: f64,
-    /// Style name, trait words, and the kind for atypical tracks.
+    /// Style name, trait words (the style's, or [`SKETCH_TRAITS`] for sketches), and the kind
+    /// for atypical tracks.
     pub tags: Vec<String>,
     pub recipe: Recipe,
 }
@@ -239,7 +243,13 @@ fn add_album(
             _ => song_title,
         };
         let mut tags = vec![recipe.style.name().to_string()];
-        tags.extend(recipe.style.traits().iter().map(|t| t.to_string()));
+        // Sketches do not carry their style's traits: they are pads in a wash of reverb.
+        let traits = if kind.is_sketch() {
+            SKETCH_TRAITS
+        } else {
+            recipe.style.traits()
+        };
+        tags.extend(traits.iter().map(|t| t.to_string()));
         if kind != TrackKind::Regular {
             tags.push(kind.name().to_string());
         }
@@ -357,8 +367,14 @@ fn remix(
         .collect();
     let style = *rng.pick(&styles);
     let (lo, hi) = style.tempo_range_bpm();
+    // A remix into a style with fixed keys (dub's B-flat) is transposed into one of them.
+    let key = match style.key_choices() {
+        KeyChoices::Fixed(keys) => *rng.pick(keys),
+        KeyChoices::Modes(_) => original.recipe.key,
+    };
     let recipe = Recipe {
         style,
+        key,
         kind: TrackKind::Remix,
         timbre: new_timbre(rng),
         tempo_bpm: rng.range_f32(lo, hi),

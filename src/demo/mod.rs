@@ -27,7 +27,7 @@ mod theory;
 
 pub use catalog::{
     DemoAlbum, DemoArtist, DemoTrack, COVER_RATE, INTERLUDE_RATE, INTRO_RATE, MIN_DURATION_SECS,
-    OUTRO_RATE, REMIX_RATE,
+    OUTRO_RATE, REMIX_RATE, SKETCH_TRAITS,
 };
 pub use listeners::ListenerTaste;
 pub use recipe::{Recipe, Timbre, TrackKind};
