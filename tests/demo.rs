@@ -922,6 +922,7 @@ fn listeners_concentrate_on_their_favourite_styles() {
     }
     let mut top_shares = Vec::new();
     let mut agree = 0;
+    let mut agree_top = 0;
     let mut counted = 0;
     for (user, styles) in per_user.iter().enumerate() {
         let total: u64 = styles.values().sum();
@@ -942,6 +943,9 @@ fn listeners_concentrate_on_their_favourite_styles() {
         if loved[..2].iter().any(|&(s, _)| Style::ALL[s] == most) {
             agree += 1;
         }
+        if world.tastes[user].top_style() == most {
+            agree_top += 1;
+        }
     }
     let mean_top = top_shares.iter().sum::<f64>() / top_shares.len() as f64;
     assert!(
@@ -951,6 +955,10 @@ fn listeners_concentrate_on_their_favourite_styles() {
     assert!(
         agree as f64 / counted as f64 > 0.9,
         "{agree} of {counted} play their loved styles most"
+    );
+    assert!(
+        agree_top as f64 / counted as f64 > 0.75,
+        "{agree_top} of {counted} play their favourite style most"
     );
 }
 
@@ -1035,4 +1043,15 @@ fn chunk_boundaries_do_not_click() {
             );
         }
     }
+}
+
+#[test]
+fn a_wav_that_cannot_be_written_is_an_error_naming_the_file() {
+    let world = small_world(5);
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"x").unwrap();
+    let path = blocker.join("track.wav");
+    let err = demo::write_wav(&path, &world.tracks[0].recipe).unwrap_err();
+    assert!(err.to_string().contains("track.wav"), "{err}");
 }

@@ -165,7 +165,7 @@ impl Style {
 
     /// Chord loops the style writes songs with, for a key in `mode`. One chord per bar; the
     /// arrangement may split or stretch bars.
-    pub fn progressions(self, mode: Mode) -> &'static [&'static [Chord]] {
+    pub(crate) fn progressions(self, mode: Mode) -> &'static [&'static [Chord]] {
         let minor = mode.is_minor();
         match (self, minor) {
             (Style::DeepHouse, _) => {

@@ -402,7 +402,8 @@ pub fn render_excerpt(recipe: &Recipe) -> Vec<f32> {
     render(recipe, recipe.excerpt_start() as usize, EXCERPT_SAMPLES)
 }
 
-/// Renders the whole track and writes it as a 32-bit float mono WAV at 22050 Hz, atomically.
+/// Renders the whole track and writes it as a 32-bit float mono WAV at 22050 Hz, atomically
+/// (a failed write leaves no partial file); the error names the file.
 pub fn write_wav(path: &Path, recipe: &Recipe) -> io::Result<()> {
     let mut renderer = TrackRenderer::new(recipe);
     let spec = hound::WavSpec {
@@ -426,6 +427,7 @@ pub fn write_wav(path: &Path, recipe: &Recipe) -> io::Result<()> {
         writer.finalize().map_err(io::Error::other)?;
     }
     crate::io::atomic::write_bytes_atomic(path, &bytes.into_inner())
+        .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
 }
 
 /// Seed of part `index`'s noise for a performance.

@@ -71,7 +71,7 @@ impl Key {
         self.mode
             .intervals()
             .iter()
-            .map(|i| (self.tonic_pc + i) % 12)
+            .map(|i| (self.tonic_pc % 12 + i) % 12)
             .collect()
     }
 }
@@ -81,12 +81,10 @@ impl Key {
 pub enum Quality {
     Major,
     Minor,
-    Diminished,
     Major7,
     Minor7,
     Dominant7,
     Minor9,
-    Sus2,
     Sus4,
     Power,
 }
@@ -96,12 +94,10 @@ impl Quality {
         match self {
             Quality::Major => &[0, 4, 7],
             Quality::Minor => &[0, 3, 7],
-            Quality::Diminished => &[0, 3, 6],
             Quality::Major7 => &[0, 4, 7, 11],
             Quality::Minor7 => &[0, 3, 7, 10],
             Quality::Dominant7 => &[0, 4, 7, 10],
             Quality::Minor9 => &[0, 3, 7, 10, 14],
-            Quality::Sus2 => &[0, 2, 7],
             Quality::Sus4 => &[0, 5, 7],
             Quality::Power => &[0, 7],
         }
@@ -124,7 +120,7 @@ pub const fn ch(root: u8, quality: Quality) -> Chord {
 impl Chord {
     /// Pitch class of the root in `key`.
     pub fn root_pc(&self, key: Key) -> u8 {
-        (key.tonic_pc + self.root) % 12
+        (key.tonic_pc % 12 + self.root) % 12
     }
 
     /// Pitch classes of the chord tones in `key`, root first.
@@ -135,11 +131,6 @@ impl Chord {
             .iter()
             .map(|i| (root + i) % 12)
             .collect()
-    }
-
-    /// The same chord with its quality swapped (e.g. triads to sevenths for jazz).
-    pub fn with_quality(self, quality: Quality) -> Chord {
-        Chord { quality, ..self }
     }
 }
 
