@@ -72,7 +72,7 @@ pub(super) fn deep_house(a: &mut Arranger) {
         500.0 + 1200.0 * t.brightness,
         2.5,
         0.12,
-        Envelope::new(0.003, 0.25, 0.15, 0.12),
+        Envelope::new(0.003, 0.25, 0.15, 0.07),
         no_vibrato(),
     );
     let stabs = a.part(stab_patch, 0.4, 0.35);
