@@ -1,0 +1,223 @@
+//! Simulated listening: listeners with tastes over styles and favourite artists, a Zipf-like
+//! popularity of artists, and sessions that play whole albums or a few favourite songs. The
+//! play counts this produces are what collaborative filtering learns from, so its structure
+//! follows styles, artists and albums, as on a real service.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::catalog::{DemoAlbum, DemoArtist, DemoTrack};
+use super::recipe::TrackKind;
+use super::rng::{mix64, Rng};
+use super::styles::Style;
+
+/// Share of a listener's sessions spent outside their favourite styles.
+const EXPLORATION: f64 = 0.12;
+/// Chance that a session plays a whole album rather than a few songs.
+const ALBUM_SESSION: f64 = 0.45;
+/// Chance that a track of an album session is actually played (skips).
+const ALBUM_PLAY_THROUGH: f64 = 0.92;
+/// Zipf exponent of artist popularity.
+const ZIPF_EXPONENT: f64 = 1.0;
+/// How much more a listener plays their favourite artists.
+const FAVOURITE_BOOST: f64 = 8.0;
+
+/// What a listener likes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerTaste {
+    /// Share of sessions per style, in the order of [`Style::ALL`]; sums to 1.
+    pub style_weights: Vec<f64>,
+    /// Artists (indices) this listener favours.
+    pub favourite_artists: Vec<usize>,
+}
+
+impl ListenerTaste {
+    /// The style this listener plays most.
+    pub fn top_style(&self) -> Style {
+        let best = self
+            .style_weights
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(0, |(i, _)| i);
+        Style::ALL[best]
+    }
+}
+
+/// The simulated listening: per-listener tastes and (listener, track, count) triples sorted by
+/// listener then track.
+pub(crate) struct Listening {
+    pub tastes: Vec<ListenerTaste>,
+    pub plays: Vec<(u32, u32, u32)>,
+}
+
+/// How much listeners play a track of an artist on its own (outside album sessions).
+fn track_appeal(rng: &mut Rng, track: &DemoTrack) -> f64 {
+    match track.kind {
+        TrackKind::Intro | TrackKind::Outro | TrackKind::Interlude => 0.05,
+        TrackKind::Cover => 0.6 * (0.6 * rng.normal()).exp(),
+        TrackKind::Remix => 0.4 * (0.6 * rng.normal()).exp(),
+        TrackKind::Regular => {
+            let single = if track.track_number <= 3 { 1.8 } else { 1.0 };
+            single * (0.8 * rng.normal()).exp()
+        }
+    }
+}
+
+/// Simulates `n_users` listeners of the catalog.
+pub(crate) fn simulate(
+    seed: u64,
+    artists: &[DemoArtist],
+    albums: &[DemoAlbum],
+    tracks: &[DemoTrack],
+    n_users: usize,
+) -> Listening {
+    let mut rng = Rng::derived(seed, &[0x115E]);
+    let n_styles = Style::ALL.len();
+    // Popularity: artists Zipf over a random ranking; styles mildly unequal.
+    let mut ranking: Vec<usize> = (0..artists.len()).collect();
+    rng.shuffle(&mut ranking);
+    let mut artist_pop = vec![0.0; artists.len()];
+    for (rank, &a) in ranking.iter().enumerate() {
+        artist_pop[a] = 1.0 / (rank as f64 + 1.0).powf(ZIPF_EXPONENT);
+    }
+    let mut style_order: Vec<usize> = (0..n_styles).collect();
+    rng.shuffle(&mut style_order);
+    let mut style_pop = vec![0.0; n_styles];
+    for (rank, &s) in style_order.iter().enumerate() {
+        style_pop[s] = 1.0 / (rank as f64 + 1.0).sqrt();
+    }
+    let by_style: Vec<Vec<usize>> = (0..n_styles)
+        .map(|s| {
+            (0..artists.len())
+                .filter(|&a| artists[a].style.index() == s)
+                .collect()
+        })
+        .collect();
+    let albums_of: Vec<Vec<usize>> = (0..artists.len())
+        .map(|a| {
+            (0..albums.len())
+                .filter(|&b| albums[b].artist == a)
+                .collect()
+        })
+        .collect();
+    let album_appeal: Vec<f64> = albums.iter().map(|_| (0.5 * rng.normal()).exp()).collect();
+    let appeal: Vec<f64> = tracks.iter().map(|t| track_appeal(&mut rng, t)).collect();
+    let tracks_of: Vec<Vec<usize>> = (0..artists.len())
+        .map(|a| {
+            albums_of[a]
+                .iter()
+                .flat_map(|&b| albums[b].first_track..albums[b].first_track + albums[b].track_count)
+                .collect()
+        })
+        .collect();
+    // Styles that have artists (a tiny catalog may lack some).
+    let present: Vec<f64> = (0..n_styles)
+        .map(|s| {
+            if by_style[s].is_empty() {
+                0.0
+            } else {
+                style_pop[s]
+            }
+        })
+        .collect();
+
+    let mut tastes = Vec::with_capacity(n_users);
+    let mut plays = Vec::new();
+    for user in 0..n_users {
+        let mut rng = Rng::derived(seed, &[0x05E2, user as u64]);
+        let taste = new_taste(&mut rng, &present, &by_style, &artist_pop);
+        let mut counts: HashMap<usize, u32> = HashMap::new();
+        let sessions = ((12f64.ln() + 0.8 * rng.normal()).exp().round() as usize).clamp(2, 150);
+        for _ in 0..sessions {
+            let style = rng.weighted(&taste.style_weights);
+            let candidates = &by_style[style];
+            if candidates.is_empty() {
+                continue;
+            }
+            let weights: Vec<f64> = candidates
+                .iter()
+                .map(|&a| {
+                    let favourite = taste.favourite_artists.contains(&a);
+                    // A fixed per-listener liking of each artist, from a hash (no extra draws).
+                    let liking = 0.5
+                        + (mix64(seed ^ mix64(user as u64) ^ a as u64) >> 11) as f64
+                            / (1u64 << 53) as f64;
+                    artist_pop[a] * liking * if favourite { FAVOURITE_BOOST } else { 1.0 }
+                })
+                .collect();
+            let artist = candidates[rng.weighted(&weights)];
+            if albums_of[artist].is_empty() {
+                continue;
+            }
+            if rng.chance(ALBUM_SESSION) {
+                let own: Vec<f64> = albums_of[artist].iter().map(|&b| album_appeal[b]).collect();
+                let album = &albums[albums_of[artist][rng.weighted(&own)]];
+                for t in album.first_track..album.first_track + album.track_count {
+                    if rng.chance(ALBUM_PLAY_THROUGH) {
+                        *counts.entry(t).or_default() += 1;
+                    }
+                }
+            } else {
+                let own = &tracks_of[artist];
+                let weights: Vec<f64> = own.iter().map(|&t| appeal[t]).collect();
+                for _ in 0..1 + rng.below(4) {
+                    *counts.entry(own[rng.weighted(&weights)]).or_default() += 1;
+                }
+            }
+        }
+        let mut user_plays: Vec<(u32, u32, u32)> = counts
+            .into_iter()
+            .map(|(t, c)| (user as u32, t as u32, c))
+            .collect();
+        user_plays.sort_unstable();
+        plays.extend(user_plays);
+        tastes.push(taste);
+    }
+    Listening { tastes, plays }
+}
+
+fn new_taste(
+    rng: &mut Rng,
+    style_pop: &[f64],
+    by_style: &[Vec<usize>],
+    artist_pop: &[f64],
+) -> ListenerTaste {
+    let n_loved = 1 + rng.weighted(&[0.6, 0.3, 0.1]);
+    let mut loved: Vec<usize> = Vec::new();
+    let mut pop = style_pop.to_vec();
+    for _ in 0..n_loved {
+        if pop.iter().all(|&p| p <= 0.0) {
+            break;
+        }
+        let s = rng.weighted(&pop);
+        pop[s] = 0.0;
+        loved.push(s);
+    }
+    let present = style_pop.iter().filter(|&&p| p > 0.0).count().max(1) as f64;
+    let mut weights: Vec<f64> = style_pop
+        .iter()
+        .map(|&p| if p > 0.0 { EXPLORATION / present } else { 0.0 })
+        .collect();
+    let shares: Vec<f64> = loved.iter().map(|_| rng.range(0.5, 1.0)).collect();
+    let total: f64 = shares.iter().sum();
+    for (&s, share) in loved.iter().zip(&shares) {
+        weights[s] += (1.0 - EXPLORATION) * share / total;
+    }
+    let mut favourite_artists = Vec::new();
+    for &s in &loved {
+        let candidates = &by_style[s];
+        let pops: Vec<f64> = candidates.iter().map(|&a| artist_pop[a]).collect();
+        for _ in 0..2 + rng.below(3) {
+            let a = candidates[rng.weighted(&pops)];
+            if !favourite_artists.contains(&a) {
+                favourite_artists.push(a);
+            }
+        }
+    }
+    ListenerTaste {
+        style_weights: weights,
+        favourite_artists,
+    }
+}
