@@ -4,5 +4,6 @@
 
 pub mod audio;
 pub mod cli;
+pub mod convnet;
 pub mod dsp;
 pub mod io;
