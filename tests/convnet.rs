@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use deepcuts::convnet::{ConvnetModel, ConvnetWeights, CpuConvnet, InferOptions};
+use deepcuts::convnet::bench::random_crops;
+use deepcuts::convnet::{ConvnetConfig, ConvnetModel, ConvnetWeights, CpuConvnet, InferOptions};
 use deepcuts::io::npy::read_finite_f32;
 use ndarray::{Array, ArrayD, IxDyn};
 
@@ -118,4 +119,54 @@ fn fast_cpu_path_matches_pytorch() {
             }
         }
     }
+}
+
+#[test]
+fn fast_cpu_path_matches_candle_in_f64_on_the_paper_config() {
+    // No PyTorch vectors exist for the paper sizes (wider layers, more accumulation): the
+    // candle model's direct convolution in f64 is the reference.
+    let config = ConvnetConfig::paper();
+    let mut weights = ConvnetWeights::init(&config, 3);
+    weights.input_mean = (0..128).map(|i| -45.0 + 0.1 * i as f32).collect();
+    weights.input_std = (0..128).map(|i| 20.0 + 0.05 * i as f32).collect();
+    for layer in weights.convs.iter_mut().chain(&mut weights.dense) {
+        for (i, b) in layer.bias.iter_mut().enumerate() {
+            *b = 0.01 * ((i % 7) as f32 - 3.0);
+        }
+    }
+    let crops = random_crops(&config, 3, 11);
+    let outputs = CpuConvnet::new(&weights, 2)
+        .unwrap()
+        .run(
+            crops.view(),
+            InferOptions {
+                conv1: true,
+                conv1_stats: false,
+            },
+        )
+        .unwrap();
+    let model = ConvnetModel::from_weights(&weights, DType::F64, &Device::Cpu).unwrap();
+    let x = Tensor::from_slice(crops.as_slice().unwrap(), crops.shape(), &Device::Cpu)
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap();
+    let reference = model.forward(&x, true).unwrap();
+    let f32_array = |t: &Tensor| tensor_to_array(&t.to_dtype(DType::F32).unwrap());
+    assert_close(
+        "paper out",
+        &outputs.factors.into_dyn(),
+        &f32_array(&reference.out),
+    );
+    assert_close(
+        "paper pooled",
+        &outputs.pooled.into_dyn(),
+        &f32_array(&reference.pooled),
+    );
+    assert_close(
+        "paper fc2",
+        &outputs.last_dense.into_dyn(),
+        &f32_array(&reference.last_dense),
+    );
+    let conv1 = f32_array(reference.conv1.as_ref().unwrap());
+    assert_close("paper conv1", &outputs.conv1.unwrap().into_dyn(), &conv1);
 }

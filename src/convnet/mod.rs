@@ -2,11 +2,13 @@
 //! configuration, weights files, a candle model for training, a fast CPU inference path,
 //! and training.
 
+pub mod bench;
 pub mod config;
 pub mod infer;
 pub mod matmul;
 pub mod model;
 pub mod weights;
+pub mod winograd;
 
 pub use config::ConvnetConfig;
 pub use infer::{CpuConvnet, InferOptions, InferOutputs};
