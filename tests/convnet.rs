@@ -170,3 +170,264 @@ fn fast_cpu_path_matches_candle_in_f64_on_the_paper_config() {
     let conv1 = f32_array(reference.conv1.as_ref().unwrap());
     assert_close("paper conv1", &outputs.conv1.unwrap().into_dyn(), &conv1);
 }
+
+// ---------------------------------------------------------------------------------------
+// Gradient checks: candle's autograd through every layer type the trainer uses, against
+// central finite differences in f64.
+
+mod gradcheck {
+    use candle_core::{DType, Device, Tensor, Var};
+    use deepcuts::convnet::loss::{mse_loss, wpe_loss, WpeBatch};
+    use deepcuts::convnet::model::{global_pool, linear, max_pool_time};
+    use deepcuts::convnet::temporal_conv::conv_time;
+    use deepcuts::convnet::{ConvnetConfig, ConvnetModel, ConvnetWeights};
+    use rand::{Rng, SeedableRng};
+
+    fn rng(seed: u64) -> rand::rngs::StdRng {
+        rand::rngs::StdRng::seed_from_u64(seed)
+    }
+
+    /// A tensor of uniform values in `range`.
+    fn uniform(shape: &[usize], range: std::ops::Range<f64>, seed: u64) -> Tensor {
+        let mut rng = rng(seed);
+        let n: usize = shape.iter().product();
+        let data: Vec<f64> = (0..n).map(|_| rng.random_range(range.clone())).collect();
+        Tensor::from_vec(data, shape, &Device::Cpu).unwrap()
+    }
+
+    fn var(shape: &[usize], range: std::ops::Range<f64>, seed: u64) -> Var {
+        Var::from_tensor(&uniform(shape, range, seed)).unwrap()
+    }
+
+    fn scalar(t: &Tensor) -> f64 {
+        t.to_scalar::<f64>().unwrap()
+    }
+
+    /// Compares the autograd gradient of `f` with respect to each var against central
+    /// differences, on every element (or `samples` spread-out elements of large vars).
+    fn check(vars: &[(&str, &Var)], f: impl Fn() -> Tensor, samples: usize) {
+        let grads = f().backward().unwrap();
+        let h = 1e-6;
+        for (name, var) in vars {
+            let grad = grads
+                .get(var.as_tensor())
+                .map(|g| g.flatten_all().unwrap().to_vec1::<f64>().unwrap())
+                .unwrap_or_else(|| vec![0.0; var.elem_count()]);
+            let original = var
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap();
+            let shape = var.shape().clone();
+            let step = (original.len() / samples).max(1);
+            for i in (0..original.len()).step_by(step) {
+                let at = |delta: f64| {
+                    let mut values = original.clone();
+                    values[i] += delta;
+                    var.set(&Tensor::from_vec(values, &shape, &Device::Cpu).unwrap())
+                        .unwrap();
+                    scalar(&f())
+                };
+                let numeric = (at(h) - at(-h)) / (2.0 * h);
+                var.set(&Tensor::from_vec(original.clone(), &shape, &Device::Cpu).unwrap())
+                    .unwrap();
+                let tolerance = 1e-6 + 1e-5 * numeric.abs().max(grad[i].abs());
+                assert!(
+                    (grad[i] - numeric).abs() <= tolerance,
+                    "{name}[{i}]: autograd {} vs finite difference {numeric}",
+                    grad[i]
+                );
+            }
+        }
+    }
+
+    /// Σ t ⊙ R for a fixed random R: a scalar whose gradient reaches every element of t.
+    fn weighted_sum(t: &Tensor, seed: u64) -> Tensor {
+        let r = uniform(t.dims(), -1.0..1.0, seed);
+        t.mul(&r).unwrap().sum_all().unwrap()
+    }
+
+    #[test]
+    fn temporal_convolution() {
+        // Batch 3 (candle's own conv1d gradient is wrong for batch > 1).
+        let x = var(&[3, 11, 5], -1.0..1.0, 1);
+        let w = var(&[4, 5, 6], -1.0..1.0, 2);
+        check(
+            &[("x", &x), ("w", &w)],
+            || weighted_sum(&conv_time(&x, &w).unwrap(), 3),
+            1000,
+        );
+        // The forward value by the definition y[b,t,o] = Σ_{k,c} w[k,c,o] x[b,t+k,c].
+        let y = conv_time(&x, &w).unwrap().to_vec3::<f64>().unwrap();
+        let xs = x.as_tensor().to_vec3::<f64>().unwrap();
+        let ws = w.as_tensor().to_vec3::<f64>().unwrap();
+        for b in 0..3 {
+            for t in 0..8 {
+                for o in 0..6 {
+                    let want: f64 = (0..4)
+                        .flat_map(|k| (0..5).map(move |c| (k, c)))
+                        .map(|(k, c)| ws[k][c][o] * xs[b][t + k][c])
+                        .sum();
+                    assert!((y[b][t][o] - want).abs() < 1e-12);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn max_pooling_by_reshape() {
+        // 13 frames: width 4 drops the last frame, width 2 drops it too.
+        let x = var(&[2, 13, 3], -1.0..1.0, 4);
+        for width in [2, 4] {
+            check(
+                &[("x", &x)],
+                || weighted_sum(&max_pool_time(&x, width).unwrap(), 5),
+                1000,
+            );
+        }
+    }
+
+    #[test]
+    fn global_pooling_with_an_all_zero_channel() {
+        // Channel 1 is negative everywhere, so all zero after ReLU: L2 pooling must not give
+        // NaN gradients there (the epsilon), and max pooling's ties must not leak gradient.
+        let mut values = uniform(&[2, 7, 3], 0.1..1.0, 6).to_vec3::<f64>().unwrap();
+        for frames in &mut values {
+            for frame in frames.iter_mut() {
+                frame[1] = -frame[1];
+            }
+        }
+        let flat: Vec<f64> = values.into_iter().flatten().flatten().collect();
+        let x =
+            Var::from_tensor(&Tensor::from_vec(flat, (2, 7, 3), &Device::Cpu).unwrap()).unwrap();
+        let f = || weighted_sum(&global_pool(&x.as_tensor().relu().unwrap()).unwrap(), 7);
+        let grad = f().backward().unwrap();
+        let grad = grad
+            .get(x.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap();
+        assert!(grad.iter().all(|g| g.is_finite()));
+        check(&[("x", &x)], f, 1000);
+        // Mean, max and L2 of a positive channel by hand, in that order.
+        let pooled = global_pool(&x.as_tensor().relu().unwrap())
+            .unwrap()
+            .to_vec2::<f64>()
+            .unwrap();
+        let channel: Vec<f64> = x.as_tensor().to_vec3::<f64>().unwrap()[0]
+            .iter()
+            .map(|f| f[2])
+            .collect();
+        let mean = channel.iter().sum::<f64>() / 7.0;
+        let max = channel.iter().fold(0.0f64, |m, &v| m.max(v));
+        let l2 = channel.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!((pooled[0][2] - mean).abs() < 1e-12);
+        assert!((pooled[0][3 + 2] - max).abs() < 1e-12);
+        assert!((pooled[0][6 + 2] - l2).abs() < 1e-9);
+        assert!(
+            pooled[0][6 + 1].abs() < 1e-5,
+            "L2 of the zero channel is sqrt(epsilon)"
+        );
+    }
+
+    #[test]
+    fn linear_and_relu() {
+        let x = var(&[3, 5], -1.0..1.0, 8);
+        let w = var(&[4, 5], -1.0..1.0, 9);
+        let b = var(&[4], -1.0..1.0, 10);
+        check(
+            &[("x", &x), ("w", &w), ("b", &b)],
+            || weighted_sum(&linear(&x, &w, &b).unwrap(), 11),
+            1000,
+        );
+        // ReLU away from its kink.
+        let mut values = uniform(&[20], 0.05..1.0, 12).to_vec1::<f64>().unwrap();
+        values.iter_mut().step_by(2).for_each(|v| *v = -*v);
+        let z = Var::from_tensor(&Tensor::new(values.as_slice(), &Device::Cpu).unwrap()).unwrap();
+        check(
+            &[("z", &z)],
+            || weighted_sum(&z.as_tensor().relu().unwrap(), 13),
+            1000,
+        );
+    }
+
+    #[test]
+    fn losses() {
+        let prediction = var(&[3, 4], -1.0..1.0, 14);
+        let target = uniform(&[3, 4], -1.0..1.0, 15);
+        check(
+            &[("prediction", &prediction)],
+            || mse_loss(&prediction, &target).unwrap(),
+            1000,
+        );
+
+        let users = uniform(&[6, 4], -1.0..1.0, 16);
+        let gram = users.t().unwrap().matmul(&users).unwrap();
+        let rows = Tensor::new(&[0u32, 0, 2, 1], &Device::Cpu).unwrap();
+        let user_rows = Tensor::new(&[1u32, 4, 2, 5], &Device::Cpu).unwrap();
+        let plays = WpeBatch {
+            rows,
+            user_factors: users.index_select(&user_rows, 0).unwrap(),
+            confidences: Tensor::new(&[3.0f64, 28.6, 1.5, 9.0], &Device::Cpu).unwrap(),
+        };
+        check(
+            &[("prediction", &prediction)],
+            || wpe_loss(&prediction, &gram, &plays, 6).unwrap(),
+            1000,
+        );
+    }
+
+    #[test]
+    fn whole_network_with_dropout() {
+        // Every parameter of a small network, through all layers, the dropout masks and the
+        // loss, in float64.
+        let config = ConvnetConfig {
+            n_mels: 4,
+            filters: [3, 3, 4, 4],
+            pools: [4, 2, 2],
+            dense: vec![5, 5],
+            factors: 3,
+        };
+        let mut weights = ConvnetWeights::init(&config, 17);
+        let mut r = rng(18);
+        for layer in weights
+            .convs
+            .iter_mut()
+            .chain(&mut weights.dense)
+            .chain([&mut weights.out])
+        {
+            layer
+                .bias
+                .iter_mut()
+                .for_each(|b| *b = r.random_range(-0.1..0.1));
+        }
+        let model = ConvnetModel::from_weights(&weights, DType::F64, &Device::Cpu).unwrap();
+        let x = uniform(&[2, 599, 4], -2.0..2.0, 19);
+        let masks: Vec<Tensor> = [20, 21]
+            .iter()
+            .map(|&seed| {
+                let u = uniform(&[2, 5], 0.0..1.0, seed);
+                u.ge(0.5)
+                    .unwrap()
+                    .to_dtype(DType::F64)
+                    .unwrap()
+                    .affine(2.0, 0.0)
+                    .unwrap()
+            })
+            .collect();
+        let target = uniform(&[2, 3], -0.5..0.5, 22);
+        let f = || {
+            let out = model
+                .forward_normalised(&x, Some(&masks), false)
+                .unwrap()
+                .out;
+            mse_loss(&out, &target).unwrap()
+        };
+        let named = model.named_vars();
+        let vars: Vec<(&str, &Var)> = named.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        check(&vars, f, 12);
+    }
+}

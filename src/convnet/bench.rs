@@ -6,11 +6,14 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use candle_core::{Device, Tensor};
 use ndarray::Array3;
 use rand::{Rng, SeedableRng};
 
 use super::config::{ConvnetConfig, CROP_FRAMES};
 use super::infer::{CpuConvnet, InferError, InferOptions};
+use super::loss::unit_norm;
+use super::train::{BatchTarget, PreparedBatch, TrainError, TrainSettings, Trainer};
 use super::weights::ConvnetWeights;
 
 /// Where inference runs. `Auto` picks the CPU until the GPU path exists.
@@ -94,5 +97,104 @@ pub fn bench_infer(
         elapsed_secs,
         tracks_per_sec,
         gflops: tracks_per_sec * config.forward_flops() / 1e9,
+    })
+}
+
+/// Measured training throughput (forward, backward and update on the CPU with candle).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainBenchFigures {
+    pub batch: usize,
+    pub threads: usize,
+    /// Timed steps (after one warm-up step).
+    pub steps: usize,
+    pub elapsed_secs: f64,
+    pub examples_per_sec: f64,
+}
+
+impl fmt::Display for TrainBenchFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "training on cpu (candle), batch {}, {} threads: {} steps in {:.2} s, {:.1} ms/step",
+            self.batch,
+            self.threads,
+            self.steps,
+            self.elapsed_secs,
+            1e3 * self.elapsed_secs / self.steps as f64
+        )?;
+        write!(f, "{:.1} examples/s", self.examples_per_sec)
+    }
+}
+
+/// Times training steps of `config` (MSE objective, dropout 0.5, Nesterov SGD) on one batch of
+/// `batch` random normalised crops with `threads` threads, for at least `min_duration` (and at
+/// least 3 steps), or until `cancel` is set.
+pub fn bench_train(
+    config: &ConvnetConfig,
+    batch: usize,
+    threads: usize,
+    min_duration: Duration,
+    cancel: &AtomicBool,
+) -> Result<TrainBenchFigures, TrainError> {
+    let batch = batch.max(1);
+    let threads = threads.max(1);
+    let settings = TrainSettings {
+        threads,
+        ..TrainSettings::default()
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let mut uniform = |len: usize, range: std::ops::Range<f32>| -> Vec<f32> {
+        (0..len).map(|_| rng.random_range(range.clone())).collect()
+    };
+    let x = uniform(batch * config.n_mels * CROP_FRAMES, -2.0..2.0);
+    let targets: Vec<f32> = uniform(batch * config.factors, -1.0..1.0)
+        .chunks(config.factors)
+        .flat_map(unit_norm)
+        .collect();
+    let masks = config
+        .dense
+        .iter()
+        .map(|&width| {
+            let mask: Vec<f32> = uniform(batch * width, 0.0..1.0)
+                .into_iter()
+                .map(|u| if u < 0.5 { 2.0 } else { 0.0 })
+                .collect();
+            Tensor::from_vec(mask, (batch, width), &Device::Cpu)
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let prepared = PreparedBatch {
+        tracks: (0..batch).collect(),
+        x: Tensor::from_vec(x, (batch, CROP_FRAMES, config.n_mels), &Device::Cpu)?,
+        target: BatchTarget::Mse(Tensor::from_vec(
+            targets,
+            (batch, config.factors),
+            &Device::Cpu,
+        )?),
+        dropout_masks: Some(masks),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| TrainError::Threads {
+            threads,
+            message: e.to_string(),
+        })?;
+    pool.install(|| {
+        let mut trainer = Trainer::new(&ConvnetWeights::init(config, 1), &settings)?;
+        trainer.step(&prepared)?;
+        let start = Instant::now();
+        let mut steps = 0;
+        while (steps < 3 || start.elapsed() < min_duration) && !cancel.load(Ordering::Relaxed) {
+            trainer.step(&prepared)?;
+            steps += 1;
+        }
+        let elapsed_secs = start.elapsed().as_secs_f64().max(1e-9);
+        Ok(TrainBenchFigures {
+            batch,
+            threads,
+            steps,
+            elapsed_secs,
+            examples_per_sec: (steps * batch) as f64 / elapsed_secs,
+        })
     })
 }

@@ -96,7 +96,7 @@ impl PackedLayer {
         }
     }
 
-    fn matrix(&self) -> MatrixView<'_> {
+    fn matrix(&self) -> MatrixView<'_, f32> {
         MatrixView::contiguous(&self.weight, self.inputs, self.outputs)
     }
 }
@@ -416,7 +416,15 @@ impl CpuConvnet {
         let apply = |layer: &PackedLayer, h: &[f32], relu: bool| {
             let mut y = vec![0.0; batch * layer.outputs];
             let lhs = MatrixView::contiguous(h, batch, layer.inputs);
-            matmul(&mut y, layer.outputs, lhs, layer.matrix(), self.threads);
+            matmul(
+                &mut y,
+                layer.outputs,
+                1,
+                lhs,
+                layer.matrix(),
+                false,
+                self.threads,
+            );
             for row in y.chunks_exact_mut(layer.outputs) {
                 for (v, b) in row.iter_mut().zip(&layer.bias) {
                     *v += b;

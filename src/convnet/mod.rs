@@ -5,8 +5,12 @@
 pub mod bench;
 pub mod config;
 pub mod infer;
+pub mod loss;
 pub mod matmul;
 pub mod model;
+pub mod optimiser;
+pub mod temporal_conv;
+pub mod train;
 pub mod weights;
 pub mod winograd;
 

@@ -1,11 +1,14 @@
-//! The convnet as a candle model, for training (autograd) and as a second, independent
-//! forward pass. Layers work around two candle 0.11.1 autograd bugs (PLATFORM.md): 1-D
-//! convolutions run as conv2d on `[B, C, 1, L]` with a contiguous `[O, C, 1, K]` kernel, and
-//! max-pooling is `reshape` + `max` over the window axis rather than `max_pool2d`.
+//! The convnet as a candle model, for training (autograd) and as a second forward pass,
+//! independent of the Winograd inference path. Activations are time-major
+//! (`[batch, frames, channels]`, the layout of the stored log-mels) so that convolutions are
+//! whole-batch GEMMs (`temporal_conv.rs`). Layers avoid candle 0.11.1's autograd bugs
+//! (PLATFORM.md): no conv1d/conv2d, and max-pooling is `reshape` + `max` over the window axis
+//! rather than `max_pool2d`.
 
-use candle_core::{DType, Device, Result, Tensor, Var, D};
+use candle_core::{DType, Device, Result, Tensor, Var};
 
 use super::config::{ConvnetConfig, CONV_LAYERS, KERNEL_FRAMES};
+use super::temporal_conv::conv_time;
 use super::weights::{ConvnetWeights, LayerWeights, TensorSpec};
 
 /// Added to the sum of squares before the square root of L2 pooling: the gradient of
@@ -15,7 +18,7 @@ pub const L2_POOL_EPSILON: f64 = 1e-12;
 /// A trainable weight and bias.
 #[derive(Debug)]
 pub struct Layer {
-    /// conv: [out, in, 1, 4] (contiguous); dense: [out, in].
+    /// conv: [4, in, out] (tap-major, see `temporal_conv.rs`); dense: [out, in].
     pub weight: Var,
     /// [out]
     pub bias: Var,
@@ -25,9 +28,9 @@ pub struct Layer {
 #[derive(Debug)]
 pub struct ConvnetModel {
     config: ConvnetConfig,
-    /// [1, n_mels, 1]
+    /// [n_mels]
     input_mean: Tensor,
-    /// [1, n_mels, 1]
+    /// [n_mels]
     input_std: Tensor,
     convs: Vec<Layer>,
     dense: Vec<Layer>,
@@ -47,40 +50,26 @@ pub struct ForwardOutputs {
     pub last_dense: Tensor,
 }
 
-/// 1-D convolution over time, stride 1, no padding, as conv2d on a height-1 image.
-/// x: [batch, in, frames], weight: [out, in, 1, kernel] → [batch, out, frames - kernel + 1].
-/// No bias: callers add it after pooling (max commutes with adding a per-channel constant).
-pub fn conv_time(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
-    x.unsqueeze(2)?
-        .conv2d(&weight.contiguous()?, 0, 1, 1, 1)?
-        .squeeze(2)
-}
-
 /// Non-overlapping max-pool over time; a trailing partial window is dropped (as PyTorch).
-/// x: [batch, channels, frames] → [batch, channels, frames / width].
+/// x: [batch, frames, channels] → [batch, frames / width, channels].
 pub fn max_pool_time(x: &Tensor, width: usize) -> Result<Tensor> {
-    let (batch, channels, frames) = x.dims3()?;
+    let (batch, frames, channels) = x.dims3()?;
     let windows = frames / width;
     let x = if windows * width == frames {
         x.clone()
     } else {
-        x.narrow(2, 0, windows * width)?
+        x.narrow(1, 0, windows * width)?
     };
-    x.reshape((batch, channels, windows, width))?.max(D::Minus1)
+    x.reshape((batch, windows, width, channels))?.max(2)
 }
 
 /// Global temporal pooling: per channel mean, max and L2 norm (with `L2_POOL_EPSILON`),
-/// concatenated in that order. x: [batch, channels, frames] → [batch, 3 × channels].
+/// concatenated in that order. x: [batch, frames, channels] → [batch, 3 × channels].
 pub fn global_pool(x: &Tensor) -> Result<Tensor> {
-    let mean = x.mean(2)?;
-    let max = x.max(2)?;
-    let l2 = x.sqr()?.sum(2)?.affine(1.0, L2_POOL_EPSILON)?.sqrt()?;
+    let mean = x.mean(1)?;
+    let max = x.max(1)?;
+    let l2 = x.sqr()?.sum(1)?.affine(1.0, L2_POOL_EPSILON)?.sqrt()?;
     Tensor::cat(&[mean, max, l2], 1)
-}
-
-/// Adds a per-channel bias: x: [batch, channels, frames], bias: [channels].
-pub fn add_channel_bias(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
-    x.broadcast_add(&bias.reshape((1, (), 1))?)
 }
 
 /// Affine layer as in PyTorch: x: [batch, in], weight: [out, in], bias: [out] → [batch, out].
@@ -88,26 +77,30 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
     x.matmul(&weight.t()?)?.broadcast_add(bias)
 }
 
+/// A conv kernel from PyTorch's [out, in, 4] to the model's [4, in, out], or back.
+pub fn swap_kernel_layout(kernel: &Tensor) -> Result<Tensor> {
+    kernel.permute((2, 1, 0))?.contiguous()
+}
+
 impl ConvnetModel {
     /// Builds the model from weights, in `dtype` (F32 to train, F64 for gradient checks).
     pub fn from_weights(weights: &ConvnetWeights, dtype: DType, device: &Device) -> Result<Self> {
         let config = weights.config.clone();
-        let var = |data: &[f32], shape: &[usize]| {
-            Var::from_tensor(&Tensor::from_slice(data, shape, device)?.to_dtype(dtype)?)
+        let tensor = |data: &[f32], shape: &[usize]| {
+            Tensor::from_slice(data, shape, device)?.to_dtype(dtype)
         };
-        let layer = |w: &LayerWeights, shape: &[usize]| -> Result<Layer> {
+        let layer = |w: &LayerWeights, weight: Tensor| -> Result<Layer> {
             Ok(Layer {
-                weight: var(&w.weight, shape)?,
-                bias: var(&w.bias, &[shape[0]])?,
+                weight: Var::from_tensor(&weight)?,
+                bias: Var::from_tensor(&tensor(&w.bias, &[w.bias.len()])?)?,
             })
         };
         let inputs = config.conv_inputs();
         let convs = (0..CONV_LAYERS)
             .map(|i| {
-                layer(
-                    &weights.convs[i],
-                    &[config.filters[i], inputs[i], 1, KERNEL_FRAMES],
-                )
+                let shape = [config.filters[i], inputs[i], KERNEL_FRAMES];
+                let kernel = swap_kernel_layout(&tensor(&weights.convs[i].weight, &shape)?)?;
+                layer(&weights.convs[i], kernel)
             })
             .collect::<Result<_>>()?;
         let shapes = config.dense_shapes();
@@ -115,15 +108,16 @@ impl ConvnetModel {
             .dense
             .iter()
             .zip(&shapes)
-            .map(|(w, &(i, o))| layer(w, &[o, i]))
+            .map(|(w, &(i, o))| layer(w, tensor(&w.weight, &[o, i])?))
             .collect::<Result<_>>()?;
         let (last_in, last_out) = shapes[shapes.len() - 1];
-        let out = layer(&weights.out, &[last_out, last_in])?;
-        let channel =
-            |data: &[f32]| Tensor::from_slice(data, (1, config.n_mels, 1), device)?.to_dtype(dtype);
+        let out = layer(
+            &weights.out,
+            tensor(&weights.out.weight, &[last_out, last_in])?,
+        )?;
         Ok(Self {
-            input_mean: channel(&weights.input_mean)?,
-            input_std: channel(&weights.input_std)?,
+            input_mean: tensor(&weights.input_mean, &[config.n_mels])?,
+            input_std: tensor(&weights.input_std, &[config.n_mels])?,
             config,
             convs,
             dense,
@@ -136,6 +130,7 @@ impl ConvnetModel {
     }
 
     /// The trainable parameters with their file names (`conv1.weight`, ...), in file order.
+    /// Conv weights are in the model's [4, in, out] layout.
     pub fn named_vars(&self) -> Vec<(String, &Var)> {
         let mut names = Vec::new();
         let layers = self.convs.iter().chain(&self.dense).chain([&self.out]);
@@ -150,46 +145,51 @@ impl ConvnetModel {
         names
     }
 
+    /// A parameter-shaped tensor (a var, a gradient, a momentum) flattened in the file's
+    /// PyTorch layout: conv kernels are turned back to [out, in, 4].
+    pub fn file_layout(name: &str, tensor: &Tensor) -> Result<Vec<f32>> {
+        let tensor = if name.starts_with("conv") && name.ends_with(".weight") {
+            swap_kernel_layout(tensor)?
+        } else {
+            tensor.clone()
+        };
+        tensor.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()
+    }
+
     /// Copies the parameters out into PyTorch-layout weights (float32).
     pub fn to_weights(&self) -> Result<ConvnetWeights> {
-        let flat = |t: &Tensor| t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>();
-        let vars = self.named_vars();
-        let mut data = vec![flat(&self.input_mean)?, flat(&self.input_std)?];
-        for (_, var) in &vars {
-            data.push(flat(var.as_tensor())?);
+        let (mean, std) = self.input_normalisation()?;
+        let mut data = vec![mean, std];
+        for (name, var) in self.named_vars() {
+            data.push(Self::file_layout(&name, var.as_tensor())?);
         }
         let mut data = data.into_iter();
         ConvnetWeights::from_tensors(&self.config, |_: &TensorSpec| {
             Ok(data
                 .next()
-                .expect("named_vars follows tensor_specs order, plus the two input tensors"))
+                .expect("named_vars follows tensor_specs order, after the two input tensors"))
         })
     }
 
-    /// Replaces the input normalisation: mean, std: [n_mels].
-    pub fn set_input_normalisation(&mut self, mean: &[f32], std: &[f32]) -> Result<()> {
-        let (dtype, device) = (self.input_mean.dtype(), self.input_mean.device().clone());
-        let channel =
-            |data: &[f32]| Tensor::from_slice(data, (1, data.len(), 1), &device)?.to_dtype(dtype);
-        self.input_mean = channel(mean)?;
-        self.input_std = channel(std)?;
-        Ok(())
+    /// The input normalisation: (mean, std), each [n_mels].
+    pub fn input_normalisation(&self) -> Result<(Vec<f32>, Vec<f32>)> {
+        let flat = |t: &Tensor| t.to_dtype(DType::F32)?.to_vec1::<f32>();
+        Ok((flat(&self.input_mean)?, flat(&self.input_std)?))
     }
 
-    /// Normalises raw log-mel crops per mel bin. x: [batch, n_mels, frames] (dB).
-    pub fn normalise(&self, x: &Tensor) -> Result<Tensor> {
-        x.broadcast_sub(&self.input_mean)?
-            .broadcast_div(&self.input_std)
-    }
-
-    /// Forward pass on raw crops. x: [batch, n_mels, 599] (dB, not normalised).
+    /// Forward pass on raw crops in the network layout. x: [batch, n_mels, 599] (dB).
     pub fn forward(&self, x: &Tensor, want_conv1: bool) -> Result<ForwardOutputs> {
-        self.forward_normalised(&self.normalise(x)?, None, want_conv1)
+        let time_major = x
+            .transpose(1, 2)?
+            .broadcast_sub(&self.input_mean)?
+            .broadcast_div(&self.input_std)?
+            .contiguous()?;
+        self.forward_normalised(&time_major, None, want_conv1)
     }
 
-    /// Forward pass on normalised crops, with dropout when `dropout_masks` is given (one mask
-    /// per dense layer, [batch, width], entries 0 or 1/(1-p)).
-    /// x: [batch, n_mels, 599].
+    /// Forward pass on normalised time-major crops, with dropout when `dropout_masks` is given
+    /// (one mask per dense layer, [batch, width], entries 0 or 1/(1-p)).
+    /// x: [batch, 599, n_mels].
     pub fn forward_normalised(
         &self,
         x: &Tensor,
@@ -199,16 +199,18 @@ impl ConvnetModel {
         let mut h = x.clone();
         let mut conv1 = None;
         for (i, layer) in self.convs.iter().enumerate() {
+            // Without bias: it is added after pooling.
             let y = conv_time(&h, layer.weight.as_tensor())?;
             if i == 0 && want_conv1 {
-                conv1 = Some(add_channel_bias(&y, layer.bias.as_tensor())?.relu()?);
+                let activations = y.broadcast_add(layer.bias.as_tensor())?.relu()?;
+                conv1 = Some(activations.transpose(1, 2)?.contiguous()?);
             }
             // Pool before bias and ReLU: the same values, on a quarter (half) of the frames.
             let y = match self.config.pools.get(i) {
                 Some(&width) => max_pool_time(&y, width)?,
                 None => y,
             };
-            h = add_channel_bias(&y, layer.bias.as_tensor())?.relu()?;
+            h = y.broadcast_add(layer.bias.as_tensor())?.relu()?;
         }
         let pooled = global_pool(&h)?;
         let mut h = pooled.clone();

@@ -222,8 +222,10 @@ impl WinogradConv {
                 matmul(
                     &mut scratch.products[p * BLOCK_TILES * outputs..],
                     outputs,
+                    1,
                     lhs,
                     rhs,
+                    false,
                     threads,
                 );
             }
