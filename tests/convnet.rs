@@ -431,3 +431,480 @@ mod gradcheck {
         check(&vars, f, 12);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Training on a synthetic problem: which of four mel bands carry energy decides the target.
+
+mod training {
+    use std::path::Path;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    use deepcuts::convnet::infer::InferOptions;
+    use deepcuts::convnet::train::{
+        train, EpochRecord, ExcerptSource, Objective, SourceError, Split, StopReason, TrainError,
+        TrainEvent, TrainJob, TrainOutcome, TrainSettings, WpeTargets, CHECKPOINT_FILE,
+        HISTORY_FILE,
+    };
+    use deepcuts::convnet::{ConvnetConfig, ConvnetWeights, CpuConvnet};
+    use ndarray::{Array2, ArrayView2};
+    use rand::{Rng, SeedableRng};
+
+    const BANDS: usize = 4;
+
+    fn config() -> ConvnetConfig {
+        ConvnetConfig {
+            n_mels: 128,
+            filters: [8, 8, 16, 16],
+            pools: [4, 2, 2],
+            dense: vec![32, 32],
+            factors: BANDS,
+        }
+    }
+
+    /// Track i has energy in the bands given by the bits of (i mod 15) + 1.
+    fn active(track: usize) -> [bool; BANDS] {
+        let bits = track % 15 + 1;
+        std::array::from_fn(|band| bits >> band & 1 == 1)
+    }
+
+    /// Log-mel excerpts: noise around -60 dB, +30 dB (with a random envelope over time) on
+    /// the 32 mel bins of each active band.
+    struct Bands {
+        tracks: usize,
+    }
+
+    impl ExcerptSource for Bands {
+        fn n_tracks(&self) -> usize {
+            self.tracks
+        }
+
+        fn excerpt(&self, track: usize) -> Result<Array2<f32>, SourceError> {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(track as u64);
+            let bands = active(track);
+            let mut excerpt = Array2::zeros((646, 128));
+            for mut frame in excerpt.rows_mut() {
+                let envelope: f32 = rng.random_range(0.3..1.0);
+                for (bin, value) in frame.iter_mut().enumerate() {
+                    let loud = bands[bin / 32];
+                    *value = -60.0
+                        + rng.random_range(-5.0..5.0)
+                        + if loud { 30.0 * envelope } else { 0.0 };
+                }
+            }
+            Ok(excerpt)
+        }
+    }
+
+    /// Band indicators as factor vectors: [tracks, 4].
+    fn band_factors(tracks: usize) -> Array2<f32> {
+        Array2::from_shape_fn(
+            (tracks, BANDS),
+            |(t, b)| if active(t)[b] { 1.0 } else { 0.0 },
+        )
+    }
+
+    fn split(tracks: usize) -> Split {
+        Split {
+            train: (0..tracks).filter(|t| t % 4 != 0).collect(),
+            valid: (0..tracks).filter(|t| t % 4 == 0).collect(),
+        }
+    }
+
+    fn settings(max_epochs: usize) -> TrainSettings {
+        TrainSettings {
+            max_epochs,
+            batch_size: 16,
+            learning_rate: 0.05,
+            // Dropout 0.5 slows learning too much for 32-unit layers and a few epochs.
+            dropout: 0.2,
+            patience: 10,
+            seed: 5,
+            threads: 2,
+            ..TrainSettings::default()
+        }
+    }
+
+    /// Runs `train`, collecting its events.
+    fn run(
+        source: &dyn ExcerptSource,
+        objective: &Objective,
+        settings: &TrainSettings,
+        dir: &Path,
+        resume: bool,
+        cancel_after_epoch: Option<usize>,
+    ) -> (Result<TrainOutcome, TrainError>, Vec<TrainEvent>) {
+        let cancel = AtomicBool::new(false);
+        let events = Mutex::new(Vec::new());
+        let job = TrainJob {
+            config: &config(),
+            settings,
+            source,
+            objective,
+            split: &split(source.n_tracks()),
+            out_dir: dir,
+            resume,
+        };
+        let mut progress = |event: TrainEvent| {
+            if let TrainEvent::Epoch(EpochRecord { epoch, .. }) = event {
+                if Some(epoch) == cancel_after_epoch {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            }
+            events.lock().unwrap().push(event);
+        };
+        let outcome = train(&job, &mut progress, &cancel);
+        (outcome, events.into_inner().unwrap())
+    }
+
+    #[test]
+    fn training_lowers_the_validation_loss_and_writes_usable_weights() {
+        let source = Bands { tracks: 240 };
+        let objective = Objective::Mse {
+            factors: band_factors(240),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (outcome, events) = run(&source, &objective, &settings(10), dir.path(), false, None);
+        let outcome = outcome.unwrap();
+        let initial = outcome.history[0].valid_loss;
+        assert_eq!(outcome.stop, StopReason::MaxEpochs);
+        assert_eq!(outcome.history.len(), 11, "epoch 0 and ten epochs");
+        // Better than predicting the training set's mean target: the bands were learned.
+        let unit = |t: usize| {
+            let v: Vec<f64> = active(t)
+                .iter()
+                .map(|&a| if a { 1.0 } else { 0.0 })
+                .collect();
+            let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            v.into_iter().map(move |x| x / norm)
+        };
+        let (train_tracks, valid_tracks) = (split(240).train, split(240).valid);
+        let mut mean = [0.0; BANDS];
+        for &t in &train_tracks {
+            mean.iter_mut()
+                .zip(unit(t))
+                .for_each(|(m, v)| *m += v / train_tracks.len() as f64);
+        }
+        let mean_baseline: f64 = valid_tracks
+            .iter()
+            .flat_map(|&t| unit(t).zip(mean).map(|(v, m)| (v - m).powi(2)))
+            .sum::<f64>()
+            / (valid_tracks.len() * BANDS) as f64;
+        assert!(
+            outcome.best_valid_loss < 0.5 * mean_baseline
+                && outcome.best_valid_loss < 0.3 * initial,
+            "validation loss {initial} → {} (mean predictor {mean_baseline}): {:?}",
+            outcome.best_valid_loss,
+            outcome.history
+        );
+        assert!(events.iter().any(|e| matches!(
+            e,
+            TrainEvent::Statistics {
+                done: 180,
+                total: 180
+            }
+        )));
+        assert!(events.iter().any(|e| matches!(
+            e,
+            TrainEvent::Batch {
+                validation: false,
+                ..
+            }
+        )));
+
+        // history.json holds the same records.
+        let history: Vec<EpochRecord> =
+            serde_json::from_slice(&std::fs::read(dir.path().join(HISTORY_FILE)).unwrap()).unwrap();
+        assert_eq!(history.len(), outcome.history.len());
+        for (read, kept) in history.iter().zip(&outcome.history) {
+            assert_eq!(read.epoch, kept.epoch);
+            assert!((read.valid_loss - kept.valid_loss).abs() <= 1e-12 * kept.valid_loss);
+        }
+
+        // The input normalisation is the training set's per-bin mean and std (brute force).
+        let weights = ConvnetWeights::load(&outcome.weights_path).unwrap();
+        let train_tracks = split(240).train;
+        for bin in [0, 40, 127] {
+            let values: Vec<f64> = train_tracks
+                .iter()
+                .flat_map(|&t| source.excerpt(t).unwrap().column(bin).to_vec())
+                .map(f64::from)
+                .collect();
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+                / values.len() as f64)
+                .sqrt();
+            assert!((f64::from(weights.input_mean[bin]) - mean).abs() < 1e-3);
+            assert!((f64::from(weights.input_std[bin]) - std).abs() < 1e-3);
+        }
+
+        // The fast inference path on the saved weights reproduces the best validation loss:
+        // the MSE to unit-norm targets of centre crops.
+        let net = CpuConvnet::new(&weights, 2).unwrap();
+        let valid = split(240).valid;
+        let excerpts: Vec<Array2<f32>> =
+            valid.iter().map(|&t| source.excerpt(t).unwrap()).collect();
+        let views: Vec<ArrayView2<f32>> = excerpts.iter().map(|e| e.view()).collect();
+        let predicted = net
+            .run_excerpts(&views, InferOptions::default())
+            .unwrap()
+            .factors;
+        let mut squared_error = 0.0;
+        for (row, &track) in predicted.rows().into_iter().zip(&valid) {
+            let target: Vec<f64> = active(track)
+                .iter()
+                .map(|&a| if a { 1.0 } else { 0.0 })
+                .collect();
+            let norm = target.iter().map(|v| v * v).sum::<f64>().sqrt();
+            for (p, t) in row.iter().zip(&target) {
+                squared_error += (f64::from(*p) - t / norm).powi(2);
+            }
+        }
+        let mse = squared_error / (valid.len() * BANDS) as f64;
+        assert!(
+            (mse - outcome.best_valid_loss).abs() < 1e-4 * outcome.best_valid_loss.max(1e-3),
+            "inference MSE {mse} vs training's validation loss {}",
+            outcome.best_valid_loss
+        );
+    }
+
+    #[test]
+    fn a_cancelled_run_resumes_to_the_same_result() {
+        let source = Bands { tracks: 96 };
+        let objective = Objective::Mse {
+            factors: band_factors(96),
+        };
+        let straight = tempfile::tempdir().unwrap();
+        let (whole, _) = run(
+            &source,
+            &objective,
+            &settings(3),
+            straight.path(),
+            false,
+            None,
+        );
+        let whole = whole.unwrap();
+
+        let interrupted = tempfile::tempdir().unwrap();
+        let (first, _) = run(
+            &source,
+            &objective,
+            &settings(3),
+            interrupted.path(),
+            false,
+            Some(1),
+        );
+        let first = first.unwrap();
+        assert_eq!(first.stop, StopReason::Cancelled);
+        assert_eq!(
+            first.history.len(),
+            2,
+            "epoch 0 and epoch 1 finished before the cancel"
+        );
+        assert!(interrupted.path().join(CHECKPOINT_FILE).exists());
+        let (second, events) = run(
+            &source,
+            &objective,
+            &settings(3),
+            interrupted.path(),
+            true,
+            None,
+        );
+        let second = second.unwrap();
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, TrainEvent::Statistics { .. })),
+            "statistics come from the checkpoint"
+        );
+        assert_eq!(second.stop, StopReason::MaxEpochs);
+        let losses = |o: &TrainOutcome| o.history.iter().map(|r| r.valid_loss).collect::<Vec<_>>();
+        let (a, b) = (losses(&whole), losses(&second));
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-6 * x.abs(), "{a:?} vs {b:?}");
+        }
+        let wa = ConvnetWeights::load(&whole.weights_path).unwrap();
+        let wb = ConvnetWeights::load(&second.weights_path).unwrap();
+        for ((sa, da), (_, db)) in wa.tensors().into_iter().zip(wb.tensors()) {
+            let worst = da
+                .iter()
+                .zip(db)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst <= 1e-5, "{}: differs by {worst}", sa.name);
+        }
+    }
+
+    /// Bands, with some tracks broken.
+    struct Broken(Bands);
+
+    impl ExcerptSource for Broken {
+        fn n_tracks(&self) -> usize {
+            self.0.n_tracks()
+        }
+
+        fn excerpt(&self, track: usize) -> Result<Array2<f32>, SourceError> {
+            match track {
+                3 => Err("feature file truncated".into()),
+                5 => {
+                    let mut e = self.0.excerpt(track)?;
+                    e[[10, 20]] = f32::NAN;
+                    Ok(e)
+                }
+                8 => Ok(Array2::zeros((100, 128))),
+                _ => self.0.excerpt(track),
+            }
+        }
+    }
+
+    #[test]
+    fn broken_excerpts_are_skipped_and_reported() {
+        let source = Broken(Bands { tracks: 48 });
+        let objective = Objective::Mse {
+            factors: band_factors(48),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (outcome, events) = run(&source, &objective, &settings(2), dir.path(), false, None);
+        let outcome = outcome.unwrap();
+        let mut skipped: Vec<(usize, String)> = outcome
+            .skipped
+            .iter()
+            .map(|s| (s.track, s.reason.clone()))
+            .collect();
+        skipped.sort();
+        assert_eq!(skipped.len(), 3, "{skipped:?}");
+        assert!(skipped[0].0 == 3 && skipped[0].1.contains("truncated"));
+        assert!(skipped[1].0 == 5 && skipped[1].1.contains("NaN"));
+        assert!(skipped[2].0 == 8 && skipped[2].1.contains("shape"));
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| matches!(e, TrainEvent::Skipped(_)))
+                .count(),
+            3
+        );
+        assert_eq!(outcome.history.len(), 3);
+    }
+
+    #[test]
+    fn wpe_objective_trains() {
+        // Users like bands: user u's factors are one-hot on band u % 4, and u played every
+        // track with energy in that band, with counts 1..=3.
+        let tracks = 96;
+        let users = 8;
+        let user_factors =
+            Array2::from_shape_fn(
+                (users, BANDS),
+                |(u, b)| if u % BANDS == b { 1.0 } else { 0.0 },
+            );
+        let plays = (0..tracks)
+            .map(|t| {
+                (0..users)
+                    .filter(|&u| active(t)[u % BANDS])
+                    .map(|u| (u as u32, (1 + (t + u) % 3) as f32))
+                    .collect()
+            })
+            .collect();
+        let objective = Objective::Wpe(WpeTargets {
+            user_factors,
+            plays,
+            alpha: 2.0,
+            epsilon: 1e-6,
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let settings = TrainSettings {
+            learning_rate: 0.002,
+            ..settings(4)
+        };
+        let (outcome, _) = run(
+            &Bands { tracks },
+            &objective,
+            &settings,
+            dir.path(),
+            false,
+            None,
+        );
+        let outcome = outcome.unwrap();
+        let initial = outcome.history[0].valid_loss;
+        assert!(
+            outcome.best_valid_loss < 0.5 * initial,
+            "{:?}",
+            outcome.history
+        );
+    }
+
+    #[test]
+    fn early_stopping_when_validation_does_not_improve() {
+        // A learning rate so small that no weight changes: the validation loss never improves.
+        let source = Bands { tracks: 32 };
+        let objective = Objective::Mse {
+            factors: band_factors(32),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let settings = TrainSettings {
+            learning_rate: 1e-30,
+            patience: 2,
+            ..settings(10)
+        };
+        let (outcome, _) = run(&source, &objective, &settings, dir.path(), false, None);
+        let outcome = outcome.unwrap();
+        assert_eq!(outcome.stop, StopReason::EarlyStopped);
+        assert_eq!(outcome.best_epoch, 0);
+        assert_eq!(
+            outcome.history.len(),
+            3,
+            "epoch 0, then two without improvement"
+        );
+    }
+
+    #[test]
+    fn bad_inputs_are_refused_with_a_reason() {
+        let source = Bands { tracks: 16 };
+        let dir = tempfile::tempdir().unwrap();
+        let wrong_width = Objective::Mse {
+            factors: Array2::zeros((16, 3)),
+        };
+        let (result, _) = run(&source, &wrong_width, &settings(1), dir.path(), false, None);
+        assert!(matches!(result, Err(TrainError::Invalid(m)) if m.contains("[16, 4]")));
+
+        let objective = Objective::Mse {
+            factors: band_factors(16),
+        };
+        let job_split = Split {
+            train: vec![0, 99],
+            valid: vec![1],
+        };
+        let job = TrainJob {
+            config: &config(),
+            settings: &settings(1),
+            source: &source,
+            objective: &objective,
+            split: &job_split,
+            out_dir: dir.path(),
+            resume: false,
+        };
+        let result = train(&job, &mut |_| {}, &AtomicBool::new(false));
+        assert!(matches!(result, Err(TrainError::Invalid(m)) if m.contains("track 99")));
+
+        // A checkpoint of another config is not resumed.
+        run(&source, &objective, &settings(1), dir.path(), false, None)
+            .0
+            .unwrap();
+        let other = ConvnetConfig {
+            dense: vec![16, 32],
+            ..config()
+        };
+        let job = TrainJob {
+            config: &other,
+            resume: true,
+            split: &split(16),
+            ..job
+        };
+        let result = train(&job, &mut |_| {}, &AtomicBool::new(false));
+        assert!(
+            matches!(result, Err(TrainError::CheckpointMismatch { .. })),
+            "{result:?}"
+        );
+    }
+}

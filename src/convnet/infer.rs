@@ -1,8 +1,8 @@
 //! Fast CPU inference. Activations are kept time-major (`[frames, channels]`, the layout of
 //! the stored log-mels) with all tracks of a chunk concatenated, so that each kernel-4
 //! convolution runs over one long signal with time as the long GEMM dimension (the few output
-//! rows that straddle two tracks are computed and ignored). Convolutions use Winograd F(2, 4)
-//! (`winograd.rs`), which needs 5/8 of the multiplications of a direct (im2col) GEMM.
+//! rows that straddle two tracks are computed and ignored). Convolutions use Winograd F(3, 4)
+//! (`winograd.rs`), which needs half the multiplications of a direct (im2col) GEMM.
 //! Max-pooling, bias and ReLU are fused into one pass over the convolution output (pooling
 //! first: max commutes with a per-channel bias and with ReLU). The batch is split into one
 //! chunk per thread for the convolutions; the dense layers run on the whole batch with the

@@ -130,30 +130,32 @@ pub fn tensor_specs(config: &ConvnetConfig) -> Vec<TensorSpec> {
 }
 
 impl ConvnetWeights {
-    /// Fresh weights for training: He-scaled uniform weights (variance 2/fan_in, suited to the
-    /// ReLUs that follow), variance 1/fan_in for the linear output, zero biases, identity input
-    /// normalisation (mean 0, std 1) until the training set's statistics are known.
+    /// Fresh weights for training, drawn as PyTorch's `nn.Conv1d` and `nn.Linear` draw them
+    /// (weights and biases uniform in ±1/√fan_in), so that learning rates tuned on the
+    /// reference implementation carry over; identity input normalisation (mean 0, std 1)
+    /// until the training set's statistics are known.
     pub fn init(config: &ConvnetConfig, seed: u64) -> Self {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let mut layer = |fan_in: usize, fan_out: usize, gain: f64| {
-            let limit = (3.0 * gain / fan_in as f64).sqrt() as f32;
+        let mut layer = |fan_in: usize, fan_out: usize| {
+            let limit = 1.0 / (fan_in as f32).sqrt();
+            let mut draw = |n: usize| -> Vec<f32> {
+                (0..n).map(|_| rng.random_range(-limit..limit)).collect()
+            };
             LayerWeights {
-                weight: (0..fan_in * fan_out)
-                    .map(|_| rng.random_range(-limit..limit))
-                    .collect(),
-                bias: vec![0.0; fan_out],
+                weight: draw(fan_in * fan_out),
+                bias: draw(fan_out),
             }
         };
         let inputs = config.conv_inputs();
         let convs = (0..CONV_LAYERS)
-            .map(|i| layer(inputs[i] * KERNEL_FRAMES, config.filters[i], 2.0))
+            .map(|i| layer(inputs[i] * KERNEL_FRAMES, config.filters[i]))
             .collect();
         let shapes = config.dense_shapes();
         let (last, hidden) = shapes
             .split_last()
             .expect("dense_shapes always ends with the output layer");
-        let dense = hidden.iter().map(|&(i, o)| layer(i, o, 2.0)).collect();
-        let out = layer(last.0, last.1, 1.0);
+        let dense = hidden.iter().map(|&(i, o)| layer(i, o)).collect();
+        let out = layer(last.0, last.1);
         Self {
             config: config.clone(),
             input_mean: vec![0.0; config.n_mels],
