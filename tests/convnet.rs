@@ -178,7 +178,8 @@ fn fast_cpu_path_matches_candle_in_f64_on_the_paper_config() {
 mod gradcheck {
     use candle_core::{DType, Device, Tensor, Var};
     use deepcuts::convnet::loss::{mse_loss, wpe_loss, WpeBatch};
-    use deepcuts::convnet::model::{global_pool, linear, max_pool_time};
+    use deepcuts::convnet::model::{global_pool, linear};
+    use deepcuts::convnet::pooling::pool_bias_relu;
     use deepcuts::convnet::temporal_conv::conv_time;
     use deepcuts::convnet::{ConvnetConfig, ConvnetModel, ConvnetWeights};
     use rand::{Rng, SeedableRng};
@@ -276,15 +277,29 @@ mod gradcheck {
     }
 
     #[test]
-    fn max_pooling_by_reshape() {
-        // 13 frames: width 4 drops the last frame, width 2 drops it too.
+    fn max_pooling_fused_with_bias_and_relu() {
+        // 13 frames: widths 2 and 4 drop the last frame; width 1 is bias + ReLU alone. Inputs
+        // are spread so that windows have distinct maxima and no pre-activation sits near 0.
         let x = var(&[2, 13, 3], -1.0..1.0, 4);
-        for width in [2, 4] {
-            check(
-                &[("x", &x)],
-                || weighted_sum(&max_pool_time(&x, width).unwrap(), 5),
-                1000,
-            );
+        let bias = var(&[3], -0.3..0.3, 5);
+        for width in [1, 2, 4] {
+            let f = || weighted_sum(&pool_bias_relu(&x, &bias, width).unwrap(), 6);
+            check(&[("x", &x), ("bias", &bias)], f, 1000);
+        }
+        // The forward value by the definition.
+        let xs = x.as_tensor().to_vec3::<f64>().unwrap();
+        let bs = bias.as_tensor().to_vec1::<f64>().unwrap();
+        let y = pool_bias_relu(&x, &bias, 4)
+            .unwrap()
+            .to_vec3::<f64>()
+            .unwrap();
+        for b in 0..2 {
+            for j in 0..3 {
+                for c in 0..3 {
+                    let m = (0..4).map(|q| xs[b][4 * j + q][c]).fold(f64::MIN, f64::max);
+                    assert_eq!(y[b][j][c], (m + bs[c]).max(0.0));
+                }
+            }
         }
     }
 

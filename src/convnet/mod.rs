@@ -9,6 +9,7 @@ pub mod loss;
 pub mod matmul;
 pub mod model;
 pub mod optimiser;
+pub mod pooling;
 pub mod temporal_conv;
 pub mod train;
 pub mod weights;

@@ -1,13 +1,14 @@
 //! The convnet as a candle model, for training (autograd) and as a second forward pass,
 //! independent of the Winograd inference path. Activations are time-major
 //! (`[batch, frames, channels]`, the layout of the stored log-mels) so that convolutions are
-//! whole-batch GEMMs (`temporal_conv.rs`). Layers avoid candle 0.11.1's autograd bugs
-//! (PLATFORM.md): no conv1d/conv2d, and max-pooling is `reshape` + `max` over the window axis
-//! rather than `max_pool2d`.
+//! whole-batch GEMMs (`temporal_conv.rs`), and max-pooling, bias and ReLU are one fused op
+//! (`pooling.rs`). Both have their own gradients, which avoids candle 0.11.1's autograd bugs
+//! (PLATFORM.md: conv1d's weight gradient, max_pool2d's backward).
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 
 use super::config::{ConvnetConfig, CONV_LAYERS, KERNEL_FRAMES};
+use super::pooling::pool_bias_relu;
 use super::temporal_conv::conv_time;
 use super::weights::{ConvnetWeights, LayerWeights, TensorSpec};
 
@@ -48,19 +49,6 @@ pub struct ForwardOutputs {
     pub pooled: Tensor,
     /// The last dense layer after ReLU (and dropout when training): [batch, units].
     pub last_dense: Tensor,
-}
-
-/// Non-overlapping max-pool over time; a trailing partial window is dropped (as PyTorch).
-/// x: [batch, frames, channels] → [batch, frames / width, channels].
-pub fn max_pool_time(x: &Tensor, width: usize) -> Result<Tensor> {
-    let (batch, frames, channels) = x.dims3()?;
-    let windows = frames / width;
-    let x = if windows * width == frames {
-        x.clone()
-    } else {
-        x.narrow(1, 0, windows * width)?
-    };
-    x.reshape((batch, windows, width, channels))?.max(2)
 }
 
 /// Global temporal pooling: per channel mean, max and L2 norm (with `L2_POOL_EPSILON`),
@@ -205,12 +193,9 @@ impl ConvnetModel {
                 let activations = y.broadcast_add(layer.bias.as_tensor())?.relu()?;
                 conv1 = Some(activations.transpose(1, 2)?.contiguous()?);
             }
-            // Pool before bias and ReLU: the same values, on a quarter (half) of the frames.
-            let y = match self.config.pools.get(i) {
-                Some(&width) => max_pool_time(&y, width)?,
-                None => y,
-            };
-            h = y.broadcast_add(layer.bias.as_tensor())?.relu()?;
+            // conv4 is followed by global pooling: width 1 is bias and ReLU alone.
+            let width = self.config.pools.get(i).copied().unwrap_or(1);
+            h = pool_bias_relu(&y, layer.bias.as_tensor(), width)?;
         }
         let pooled = global_pool(&h)?;
         let mut h = pooled.clone();
