@@ -122,6 +122,70 @@ fn fast_cpu_path_matches_pytorch() {
 }
 
 #[test]
+fn fast_cpu_path_refuses_wrong_shapes_and_accepts_an_empty_batch() {
+    let weights = ConvnetWeights::load(&data("tiny.safetensors")).unwrap();
+    let net = CpuConvnet::new(&weights, 2).unwrap();
+    let wrong = ndarray::Array3::<f32>::zeros((2, 128, 600));
+    let message = net
+        .run(wrong.view(), InferOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("[2, 128, 600]") && message.contains("599"),
+        "{message}"
+    );
+    let short = ndarray::Array2::<f32>::zeros((640, 128));
+    let message = net
+        .run_excerpts(&[short.view()], InferOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("[640, 128]") && message.contains("646"),
+        "{message}"
+    );
+    let empty = ndarray::Array3::<f32>::zeros((0, 128, 599));
+    let outputs = net
+        .run(
+            empty.view(),
+            InferOptions {
+                conv1: true,
+                conv1_stats: true,
+            },
+        )
+        .unwrap();
+    assert_eq!(outputs.factors.dim(), (0, 10));
+    assert_eq!(outputs.conv1.unwrap().dim(), (0, 8, 596));
+}
+
+#[test]
+fn centre_crops_of_excerpts_give_the_reference_outputs() {
+    // input.npy holds the centre crops (offset 23) of [646, 128] excerpts: embed each in an
+    // excerpt whose other frames are garbage, and the outputs must not change.
+    let input = read_finite_f32::<ndarray::Ix3>(&data("input.npy")).unwrap();
+    let excerpts: Vec<ndarray::Array2<f32>> = input
+        .outer_iter()
+        .map(|crop| {
+            let mut excerpt = ndarray::Array2::from_elem((646, 128), 1e3f32);
+            excerpt
+                .slice_mut(ndarray::s![23..622, ..])
+                .assign(&crop.t());
+            excerpt
+        })
+        .collect();
+    let views: Vec<_> = excerpts.iter().map(|e| e.view()).collect();
+    let weights = ConvnetWeights::load(&data("small.safetensors")).unwrap();
+    let outputs = CpuConvnet::new(&weights, 2)
+        .unwrap()
+        .run_excerpts(&views, InferOptions::default())
+        .unwrap();
+    assert_close(
+        "excerpts out",
+        &outputs.factors.into_dyn(),
+        &reference("small", "out"),
+    );
+}
+
+#[test]
 fn fast_cpu_path_matches_candle_in_f64_on_the_paper_config() {
     // No PyTorch vectors exist for the paper sizes (wider layers, more accumulation): the
     // candle model's direct convolution in f64 is the reference.

@@ -24,6 +24,19 @@ pub enum InferDevice {
     Cpu,
 }
 
+impl std::str::FromStr for InferDevice {
+    type Err = String;
+
+    /// `auto` or `cpu`, as given to `--device`.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "auto" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            other => Err(format!("unknown device {other:?} (known: auto, cpu)")),
+        }
+    }
+}
+
 /// Measured inference throughput.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InferBenchFigures {
@@ -197,4 +210,49 @@ pub fn bench_train(
             examples_per_sec: (steps * batch) as f64 / elapsed_secs,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_parse() {
+        assert_eq!("auto".parse::<InferDevice>(), Ok(InferDevice::Auto));
+        assert_eq!("cpu".parse::<InferDevice>(), Ok(InferDevice::Cpu));
+        assert!("gpu"
+            .parse::<InferDevice>()
+            .unwrap_err()
+            .contains("auto, cpu"));
+    }
+
+    #[test]
+    fn benchmarks_report_consistent_figures() {
+        // A tiny config and a zero duration: three timed batches (steps), figures that agree
+        // with each other and a last line "N tracks/s" (examples/s).
+        let config = ConvnetConfig {
+            n_mels: 16,
+            filters: [4, 4, 4, 4],
+            pools: [4, 2, 2],
+            dense: vec![8],
+            factors: 3,
+        };
+        let cancel = AtomicBool::new(false);
+        let infer = bench_infer(&config, InferDevice::Auto, 4, 2, Duration::ZERO, &cancel).unwrap();
+        assert_eq!(
+            (infer.batches, infer.batch, infer.device.as_str()),
+            (3, 4, "cpu")
+        );
+        let rate = (infer.batches * infer.batch) as f64 / infer.elapsed_secs;
+        assert!((infer.tracks_per_sec - rate).abs() < 1e-9 * rate);
+        assert!(infer
+            .to_string()
+            .lines()
+            .last()
+            .unwrap()
+            .ends_with(" tracks/s"));
+        let train = bench_train(&config, 4, 2, Duration::ZERO, &cancel).unwrap();
+        assert_eq!(train.steps, 3);
+        assert!(train.to_string().ends_with(" examples/s"));
+    }
 }
