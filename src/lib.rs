@@ -6,6 +6,7 @@ pub mod audio;
 pub mod bench;
 pub mod cf;
 pub mod cli;
+pub mod convnet;
 pub mod demo;
 pub mod dsp;
 pub mod features;

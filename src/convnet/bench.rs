@@ -1,0 +1,258 @@
+//! Throughput benchmarks behind `deepcuts bench infer` and `deepcuts bench train`: random
+//! weights and inputs of a given config, timed for at least a given duration. They return
+//! figures; the CLI prints them (its last line `N tracks/s`).
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use candle_core::{Device, Tensor};
+use ndarray::Array3;
+use rand::{Rng, SeedableRng};
+
+use super::config::{ConvnetConfig, CROP_FRAMES};
+use super::infer::{CpuConvnet, InferError, InferOptions};
+use super::loss::unit_norm;
+use super::train::{BatchTarget, PreparedBatch, TrainError, TrainSettings, Trainer};
+use super::weights::ConvnetWeights;
+
+/// Where inference runs. `Auto` picks the CPU until the GPU path exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InferDevice {
+    #[default]
+    Auto,
+    Cpu,
+}
+
+impl std::str::FromStr for InferDevice {
+    type Err = String;
+
+    /// `auto` or `cpu`, as given to `--device`.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "auto" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            other => Err(format!("unknown device {other:?} (known: auto, cpu)")),
+        }
+    }
+}
+
+/// Measured inference throughput.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InferBenchFigures {
+    /// The device that ran, in words.
+    pub device: String,
+    pub batch: usize,
+    pub threads: usize,
+    /// Timed batches (after one warm-up batch).
+    pub batches: usize,
+    pub elapsed_secs: f64,
+    pub tracks_per_sec: f64,
+    /// Arithmetic rate of the whole network (2 × multiply-adds per second), GFLOP/s.
+    pub gflops: f64,
+}
+
+impl fmt::Display for InferBenchFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "device {}, batch {}, {} threads: {} batches in {:.2} s, {:.1} ms/batch, {:.0} GFLOP/s",
+            self.device,
+            self.batch,
+            self.threads,
+            self.batches,
+            self.elapsed_secs,
+            1e3 * self.elapsed_secs / self.batches as f64,
+            self.gflops
+        )?;
+        write!(f, "{:.1} tracks/s", self.tracks_per_sec)
+    }
+}
+
+/// Random crops in the range of real log-mels: [batch, n_mels, 599] dB.
+pub fn random_crops(config: &ConvnetConfig, batch: usize, seed: u64) -> Array3<f32> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    Array3::from_shape_simple_fn((batch, config.n_mels, CROP_FRAMES), || {
+        rng.random_range(-80.0..0.0)
+    })
+}
+
+/// Times CPU inference of `config` on batches of `batch` random crops with `threads` threads,
+/// for at least `min_duration` (and at least 3 batches), or until `cancel` is set.
+pub fn bench_infer(
+    config: &ConvnetConfig,
+    device: InferDevice,
+    batch: usize,
+    threads: usize,
+    min_duration: Duration,
+    cancel: &AtomicBool,
+) -> Result<InferBenchFigures, InferError> {
+    let device_name = match device {
+        InferDevice::Auto | InferDevice::Cpu => "cpu",
+    };
+    let weights = ConvnetWeights::init(config, 1);
+    let net = CpuConvnet::new(&weights, threads)?;
+    let crops = random_crops(config, batch.max(1), 2);
+    net.run(crops.view(), InferOptions::default())?;
+    let start = Instant::now();
+    let mut batches = 0;
+    while (batches < 3 || start.elapsed() < min_duration) && !cancel.load(Ordering::Relaxed) {
+        net.run(crops.view(), InferOptions::default())?;
+        batches += 1;
+    }
+    let elapsed_secs = start.elapsed().as_secs_f64().max(1e-9);
+    let tracks_per_sec = (batches * batch.max(1)) as f64 / elapsed_secs;
+    Ok(InferBenchFigures {
+        device: device_name.to_owned(),
+        batch: batch.max(1),
+        threads: threads.max(1),
+        batches,
+        elapsed_secs,
+        tracks_per_sec,
+        gflops: tracks_per_sec * config.forward_flops() / 1e9,
+    })
+}
+
+/// Measured training throughput (forward, backward and update on the CPU with candle).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainBenchFigures {
+    pub batch: usize,
+    pub threads: usize,
+    /// Timed steps (after one warm-up step).
+    pub steps: usize,
+    pub elapsed_secs: f64,
+    pub examples_per_sec: f64,
+}
+
+impl fmt::Display for TrainBenchFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "training on cpu (candle), batch {}, {} threads: {} steps in {:.2} s, {:.1} ms/step",
+            self.batch,
+            self.threads,
+            self.steps,
+            self.elapsed_secs,
+            1e3 * self.elapsed_secs / self.steps as f64
+        )?;
+        write!(f, "{:.1} examples/s", self.examples_per_sec)
+    }
+}
+
+/// Times training steps of `config` (MSE objective, dropout 0.5, Nesterov SGD) on one batch of
+/// `batch` random normalised crops with `threads` threads, for at least `min_duration` (and at
+/// least 3 steps), or until `cancel` is set.
+pub fn bench_train(
+    config: &ConvnetConfig,
+    batch: usize,
+    threads: usize,
+    min_duration: Duration,
+    cancel: &AtomicBool,
+) -> Result<TrainBenchFigures, TrainError> {
+    let batch = batch.max(1);
+    let threads = threads.max(1);
+    let settings = TrainSettings {
+        threads,
+        ..TrainSettings::default()
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let mut uniform = |len: usize, range: std::ops::Range<f32>| -> Vec<f32> {
+        (0..len).map(|_| rng.random_range(range.clone())).collect()
+    };
+    let x = uniform(batch * config.n_mels * CROP_FRAMES, -2.0..2.0);
+    let targets: Vec<f32> = uniform(batch * config.factors, -1.0..1.0)
+        .chunks(config.factors)
+        .flat_map(unit_norm)
+        .collect();
+    let masks = config
+        .dense
+        .iter()
+        .map(|&width| {
+            let mask: Vec<f32> = uniform(batch * width, 0.0..1.0)
+                .into_iter()
+                .map(|u| if u < 0.5 { 2.0 } else { 0.0 })
+                .collect();
+            Tensor::from_vec(mask, (batch, width), &Device::Cpu)
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let prepared = PreparedBatch {
+        tracks: (0..batch).collect(),
+        x: Tensor::from_vec(x, (batch, CROP_FRAMES, config.n_mels), &Device::Cpu)?,
+        target: BatchTarget::Mse(Tensor::from_vec(
+            targets,
+            (batch, config.factors),
+            &Device::Cpu,
+        )?),
+        dropout_masks: Some(masks),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| TrainError::Threads {
+            threads,
+            message: e.to_string(),
+        })?;
+    pool.install(|| {
+        let mut trainer = Trainer::new(&ConvnetWeights::init(config, 1), &settings)?;
+        trainer.step(&prepared)?;
+        let start = Instant::now();
+        let mut steps = 0;
+        while (steps < 3 || start.elapsed() < min_duration) && !cancel.load(Ordering::Relaxed) {
+            trainer.step(&prepared)?;
+            steps += 1;
+        }
+        let elapsed_secs = start.elapsed().as_secs_f64().max(1e-9);
+        Ok(TrainBenchFigures {
+            batch,
+            threads,
+            steps,
+            elapsed_secs,
+            examples_per_sec: (steps * batch) as f64 / elapsed_secs,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_parse() {
+        assert_eq!("auto".parse::<InferDevice>(), Ok(InferDevice::Auto));
+        assert_eq!("cpu".parse::<InferDevice>(), Ok(InferDevice::Cpu));
+        assert!("gpu"
+            .parse::<InferDevice>()
+            .unwrap_err()
+            .contains("auto, cpu"));
+    }
+
+    #[test]
+    fn benchmarks_report_consistent_figures() {
+        // A tiny config and a zero duration: three timed batches (steps), figures that agree
+        // with each other and a last line "N tracks/s" (examples/s).
+        let config = ConvnetConfig {
+            n_mels: 16,
+            filters: [4, 4, 4, 4],
+            pools: [4, 2, 2],
+            dense: vec![8],
+            factors: 3,
+        };
+        let cancel = AtomicBool::new(false);
+        let infer = bench_infer(&config, InferDevice::Auto, 4, 2, Duration::ZERO, &cancel).unwrap();
+        assert_eq!(
+            (infer.batches, infer.batch, infer.device.as_str()),
+            (3, 4, "cpu")
+        );
+        let rate = (infer.batches * infer.batch) as f64 / infer.elapsed_secs;
+        assert!((infer.tracks_per_sec - rate).abs() < 1e-9 * rate);
+        assert!(infer
+            .to_string()
+            .lines()
+            .last()
+            .unwrap()
+            .ends_with(" tracks/s"));
+        let train = bench_train(&config, 4, 2, Duration::ZERO, &cancel).unwrap();
+        assert_eq!(train.steps, 3);
+        assert!(train.to_string().ends_with(" examples/s"));
+    }
+}

@@ -1,0 +1,21 @@
+//! The convnet that predicts a track's CF factors from its log-mel excerpt (DESIGN.md):
+//! configuration, weights files, a candle model for training, a fast CPU inference path,
+//! and training.
+
+pub mod bench;
+pub mod config;
+pub mod infer;
+pub mod loss;
+pub mod matmul;
+pub mod model;
+pub mod optimiser;
+pub mod pooling;
+pub mod temporal_conv;
+pub mod train;
+pub mod weights;
+pub mod winograd;
+
+pub use config::ConvnetConfig;
+pub use infer::{CpuConvnet, InferOptions, InferOutputs};
+pub use model::ConvnetModel;
+pub use weights::ConvnetWeights;
