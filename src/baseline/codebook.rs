@@ -81,26 +81,72 @@ impl Codebook {
             .for_each(|(block, (labels, sq_distances))| {
                 let start = block * BLOCK_ROWS;
                 let rows = points.slice(s![start..start + labels.len(), ..]);
-                let dots = rows.dot(&self.centroids.t());
-                for (i, dots) in dots.outer_iter().enumerate() {
-                    let mut best = (0u32, f32::INFINITY);
-                    for (j, (&dot, &norm)) in dots.iter().zip(&self.sq_norms).enumerate() {
-                        let partial = norm - 2.0 * dot;
-                        if partial < best.1 {
-                            best = (j as u32, partial);
-                        }
-                    }
+                let mut dots = rows.dot(&self.centroids.t());
+                for (i, mut partial) in dots.outer_iter_mut().enumerate() {
+                    // ‖c‖² − 2 x·c: the squared distance less ‖x‖², which all c share.
+                    partial.zip_mut_with(&self.sq_norms, |d, &norm| *d = norm - 2.0 * *d);
                     let row = rows.row(i);
-                    labels[i] = best.0;
-                    sq_distances[i] = (row.dot(&row) + best.1).max(0.0);
+                    let (best, partial) = argmin(
+                        partial
+                            .as_slice()
+                            .expect("a row of a fresh matmul result is contiguous"),
+                    );
+                    labels[i] = best;
+                    sq_distances[i] = (row.dot(&row) + partial).max(0.0);
                 }
             });
     }
 }
 
-/// Squared Euclidean distance.
+/// Index and value of the smallest entry (the first on ties; `(0, ∞)` when empty). Two
+/// passes that both vectorise: the minimum over eight running lanes, then the first block of
+/// eight that holds it.
+fn argmin(values: &[f32]) -> (u32, f32) {
+    const LANES: usize = 8;
+    let smaller = |a: f32, b: f32| if b < a { b } else { a };
+    let mut lanes = [f32::INFINITY; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks.clone() {
+        let chunk: &[f32; LANES] = chunk.try_into().expect("chunks_exact gives LANES values");
+        for lane in 0..LANES {
+            lanes[lane] = smaller(lanes[lane], chunk[lane]);
+        }
+    }
+    let min = lanes
+        .iter()
+        .chain(tail)
+        .copied()
+        .fold(f32::INFINITY, smaller);
+    let block = chunks
+        .clone()
+        .position(|chunk| chunk.iter().fold(false, |hit, &v| hit | (v == min)))
+        .unwrap_or(values.len() / LANES);
+    let index = values[block * LANES..]
+        .iter()
+        .position(|&v| v == min)
+        .map_or(0, |i| block * LANES + i);
+    (index as u32, min)
+}
+
+/// Squared Euclidean distance, in eight independent partial sums so that it vectorises.
 fn sq_distance(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+    const LANES: usize = 8;
+    let mut sums = [0f32; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..LANES {
+            let d = x[lane] - y[lane];
+            sums[lane] += d * d;
+        }
+    }
+    sums.iter().sum::<f32>() + tail
 }
 
 /// k-means++ seeding (Arthur & Vassilvitskii 2007): each next centre is a point drawn with
@@ -249,6 +295,32 @@ fn update_centroids(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn squared_distance_matches_the_definition() {
+        let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.5).collect();
+        let b: Vec<f32> = (0..19).map(|i| (i * i) as f32 * 0.1).collect();
+        let want: f64 = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| ((x - y) as f64).powi(2))
+            .sum();
+        assert!((sq_distance(&a, &b) as f64 - want).abs() < 1e-3 * want);
+        assert_eq!(sq_distance(&[1.0, 2.0], &[4.0, 6.0]), 25.0);
+    }
+
+    #[test]
+    fn argmin_takes_the_first_of_equal_minima() {
+        assert_eq!(argmin(&[]), (0, f32::INFINITY));
+        assert_eq!(argmin(&[3.0, 1.0, 2.0]), (1, 1.0));
+        let mut values = vec![5.0f32; 37];
+        values[29] = -1.0;
+        values[13] = -1.0;
+        values[36] = -1.0;
+        assert_eq!(argmin(&values), (13, -1.0));
+        values[36] = -2.0;
+        assert_eq!(argmin(&values), (36, -2.0));
+    }
 
     #[test]
     fn assignment_matches_a_brute_force_nearest_search() {

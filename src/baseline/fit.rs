@@ -91,11 +91,10 @@ pub fn fit(
     check_split(train, "train", targets)?;
     check_split(valid, "valid", targets)?;
     let mut skipped = BTreeMap::new();
-    let mut kmeans_stats = (0, 0, true);
-    let encoder = match &config.features {
-        FeatureConfig::MelStatistics => Encoder::MelStatistics,
+    let (encoder, clustering) = match &config.features {
+        FeatureConfig::MelStatistics => (Encoder::MelStatistics, Clustering::NONE),
         FeatureConfig::BagOfWords(bow) => {
-            let (encoder, stats) = learn_bag_of_words(
+            let (encoder, clustering) = learn_bag_of_words(
                 source,
                 train,
                 bow,
@@ -104,8 +103,7 @@ pub fn fit(
                 cancel,
                 &mut skipped,
             )?;
-            kmeans_stats = stats;
-            Encoder::BagOfWords(Box::new(encoder))
+            (Encoder::BagOfWords(Box::new(encoder)), clustering)
         }
     };
 
@@ -154,9 +152,9 @@ pub fn fit(
         lambda_scores: selection.scores,
         train_tracks: train_x.nrows(),
         valid_tracks: valid_x.nrows(),
-        codebook_frames: kmeans_stats.0,
-        kmeans_iterations: kmeans_stats.1,
-        kmeans_converged: kmeans_stats.2,
+        codebook_frames: clustering.frames,
+        kmeans_iterations: clustering.iterations,
+        kmeans_converged: clustering.converged,
         skipped: skipped
             .into_iter()
             .map(|(track, reason)| SkippedTrack { track, reason })
@@ -238,8 +236,23 @@ fn usable_rows(
     (x, targets.select(Axis(0), &kept))
 }
 
+/// How the codebook was learned.
+struct Clustering {
+    frames: usize,
+    iterations: usize,
+    converged: bool,
+}
+
+impl Clustering {
+    /// No codebook (mel statistics).
+    const NONE: Clustering = Clustering {
+        frames: 0,
+        iterations: 0,
+        converged: true,
+    };
+}
+
 /// Draws frames from (a subset of) the training tracks, standardises them and clusters them.
-/// Returns the encoder and (frames clustered, Lloyd iterations, converged).
 fn learn_bag_of_words(
     source: &dyn ExcerptSource,
     train: &[usize],
@@ -248,7 +261,7 @@ fn learn_bag_of_words(
     progress: &mut dyn FnMut(FitStage, usize, usize),
     cancel: &AtomicBool,
     skipped: &mut BTreeMap<usize, String>,
-) -> Result<(BagOfWordsEncoder, (usize, usize, bool)), BaselineError> {
+) -> Result<(BagOfWordsEncoder, Clustering), BaselineError> {
     let frames = FrameFeatures::new(N_MELS, config.n_mfcc, config.delta_order)?;
     let per_track = config.frames_per_track.min(EXCERPT_FRAMES);
     let n_tracks = train
@@ -310,5 +323,10 @@ fn learn_bag_of_words(
         codebook: fit.codebook,
         scale: config.histogram,
     };
-    Ok((encoder, (points.nrows(), fit.iterations, fit.converged)))
+    let clustering = Clustering {
+        frames: points.nrows(),
+        iterations: fit.iterations,
+        converged: fit.converged,
+    };
+    Ok((encoder, clustering))
 }

@@ -111,27 +111,21 @@ pub fn delta(x: ArrayView2<f32>, order: usize) -> Result<Array2<f32>, BaselineEr
         });
     }
     let half = DELTA_HALF as i64;
-    let weights: Vec<f64> = (-half..=half)
+    let weights: Vec<f32> = (-half..=half)
         .map(|k| {
             let k = k as f64;
-            match order {
+            let w = match order {
                 1 => k / 60.0,
                 _ => 2.0 * (k * k - 20.0 / 3.0) / 308.0,
-            }
+            };
+            w as f32
         })
         .collect();
     let mut out = Array2::zeros(x.raw_dim());
     for t in DELTA_HALF..frames - DELTA_HALF {
-        let window = x.slice(s![t - DELTA_HALF..=t + DELTA_HALF, ..]);
         let mut row = out.row_mut(t);
-        for (c, value) in row.iter_mut().enumerate() {
-            let sum: f64 = window
-                .column(c)
-                .iter()
-                .zip(&weights)
-                .map(|(&v, &w)| v as f64 * w)
-                .sum();
-            *value = sum as f32;
+        for (k, &w) in weights.iter().enumerate() {
+            row.scaled_add(w, &x.row(t + k - DELTA_HALF));
         }
     }
     let first = out.row(DELTA_HALF).to_owned();

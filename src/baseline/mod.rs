@@ -18,6 +18,7 @@
 //! ```
 
 pub mod batch;
+pub mod bench;
 pub mod bow;
 pub mod codebook;
 pub mod fit;

@@ -190,10 +190,17 @@ impl BaselineModel {
                 let dim = frames.dim();
                 let centroids: Array2<f32> =
                     read_checked(dir, "codebook.npy", &[Some(bow.codebook_size), Some(dim)])?;
+                let frame_scale: Array1<f32> = read_checked(dir, "frame_scale.npy", &[Some(dim)])?;
+                if let Some(bad) = frame_scale.iter().find(|&&s| s <= 0.0) {
+                    return Err(BaselineError::ModelFile {
+                        path: dir.join("frame_scale.npy"),
+                        reason: format!("scale {bad} is not positive"),
+                    });
+                }
                 Encoder::BagOfWords(Box::new(BagOfWordsEncoder {
                     frames,
                     frame_mean: read_checked(dir, "frame_mean.npy", &[Some(dim)])?,
-                    frame_scale: read_checked(dir, "frame_scale.npy", &[Some(dim)])?,
+                    frame_scale,
                     codebook: Codebook::new(centroids),
                     scale: bow.histogram,
                 }))
