@@ -75,7 +75,8 @@ pub struct FitReport {
 
 /// Fits the baseline. `targets`: `[tracks, F]`, row i the target factors of track i (fitted as
 /// given: scale rows to unit norm beforehand to match the convnet's training target);
-/// `train` and `valid` index its rows and the `source`'s tracks. Bad excerpts are skipped and
+/// `train` and `valid` index its rows and the `source`'s tracks. The codebook and the weights
+/// are learned on `train` only; `valid` only picks λ. Bad excerpts are skipped and
 /// listed in the report. `progress(stage, done, total)` runs on the calling thread; returns
 /// `Err(Cancelled)` soon after `cancel` is set.
 pub fn fit(
@@ -108,18 +109,14 @@ pub fn fit(
     };
 
     let all: Vec<usize> = train.iter().chain(valid).copied().collect();
-    let encoded = map_excerpts(
+    let mut train_encoded = map_excerpts(
         source,
         &all,
         |_, excerpt| encoder.encode(excerpt),
         &mut |done, total| progress(FitStage::Encoding, done, total),
         cancel,
     )?;
-    let (valid_encoded, train_encoded) = {
-        let mut encoded = encoded;
-        let valid_part = encoded.split_off(train.len());
-        (valid_part, encoded)
-    };
+    let valid_encoded = train_encoded.split_off(train.len());
     let (train_x, train_y) = usable_rows(train, train_encoded, targets, &mut skipped);
     let (valid_x, valid_y) = usable_rows(valid, valid_encoded, targets, &mut skipped);
     for (split, rows, needed) in [("train", train_x.nrows(), 2), ("valid", valid_x.nrows(), 1)] {
