@@ -3,6 +3,7 @@
 //! functions. See ARCHITECTURE.md for the map of modules.
 
 pub mod audio;
+pub mod baseline;
 pub mod bench;
 pub mod cf;
 pub mod cli;
