@@ -2,6 +2,7 @@
 //! calls the same library functions the GUI does.
 
 mod bench;
+mod demo;
 mod features;
 mod info;
 mod interrupt;
@@ -30,6 +31,8 @@ enum Command {
     Info(info::Args),
     /// The log-mel spectrogram of a file's middle 30 s (or the whole track) as a NumPy .npy.
     Mel(mel::Args),
+    /// Make a complete project from the synthesized demo world, or export its audio.
+    Demo(demo::Args),
     /// Create a project folder.
     New(project::NewArgs),
     /// Add the audio files under folders to a project's catalog.
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Info(args)) => info::run(args),
         Some(Command::Mel(args)) => mel::run(args),
+        Some(Command::Demo(args)) => demo::run(args),
         Some(Command::New(args)) => project::new(args),
         Some(Command::AddAudio(args)) => project::add_audio(args),
         Some(Command::Status(args)) => project::status(args),

@@ -18,6 +18,7 @@ mod effects;
 mod instruments;
 mod listeners;
 mod names;
+mod pcm_source;
 mod recipe;
 mod rng;
 mod source;
@@ -30,6 +31,7 @@ pub use catalog::{
     OUTRO_RATE, REMIX_RATE, SKETCH_TRAITS,
 };
 pub use listeners::ListenerTaste;
+pub use pcm_source::DemoSource;
 pub use recipe::{Recipe, Timbre, TrackKind};
 pub use source::{format_source, parse_source, SourceError};
 pub use styles::{KeyChoices, Style};

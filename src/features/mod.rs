@@ -7,7 +7,7 @@ pub mod store;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use crate::project::source::TrackSource;
+use crate::project::audio_source::TrackAudio;
 use crate::project::{layout, Project, ProjectError};
 pub use extract::{ExtractOptions, ExtractReport};
 pub use store::{FeatureStore, RowStatus, Shard, StoreError};
@@ -53,15 +53,12 @@ pub fn compute(
     cancel: &AtomicBool,
 ) -> Result<ExtractReport, FeaturesError> {
     let tracks = project.catalog().tracks().map_err(ProjectError::from)?;
-    let sources: Vec<TrackSource> = tracks
-        .iter()
-        .map(|t| TrackSource::parse(&t.source))
-        .collect();
+    let audio = TrackAudio::new(&tracks);
     let rows: Vec<usize> = (0..tracks.len())
-        .filter(|&row| shard.contains(row) && sources[row].has_audio())
+        .filter(|&row| shard.contains(row) && audio.has_audio(row))
         .collect();
     let mut store = open_store(project, shard)?;
-    let load = |row: usize| crate::project::audio_source::load_excerpt(&sources[row]);
+    let load = |row: usize| audio.excerpt(row);
     Ok(extract::extract(
         &mut store, &rows, load, options, progress, cancel,
     )?)

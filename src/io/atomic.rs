@@ -25,6 +25,9 @@ where
         write(&mut writer)?;
         writer.flush()?;
     }
+    // Temporary files are private (0600); an artifact is as readable as any other file.
+    temp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())

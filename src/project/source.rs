@@ -21,14 +21,10 @@ impl TrackSource {
         if let Some(reference) = source.strip_prefix("log:") {
             return Self::LogOnly(reference.to_owned());
         }
-        if let Some(rest) = source.strip_prefix("demo:") {
-            if let Some((seed, index)) = rest.split_once(':') {
-                if let (Ok(seed), Ok(index)) = (seed.parse(), index.parse()) {
-                    return Self::Demo { seed, index };
-                }
-            }
+        match crate::demo::parse_source(source) {
+            Ok((seed, index)) => Self::Demo { seed, index },
+            Err(_) => Self::File(PathBuf::from(source)),
         }
-        Self::File(PathBuf::from(source))
     }
 
     /// Whether there is audio to analyse or play.
@@ -41,7 +37,7 @@ impl fmt::Display for TrackSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::File(path) => write!(f, "{}", path.display()),
-            Self::Demo { seed, index } => write!(f, "demo:{seed}:{index}"),
+            Self::Demo { seed, index } => f.write_str(&crate::demo::format_source(*seed, *index)),
             Self::LogOnly(reference) => write!(f, "log:{reference}"),
         }
     }
