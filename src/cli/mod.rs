@@ -59,6 +59,12 @@ pub enum Outcome {
 /// Parses the arguments, runs the command and maps its outcome to an exit status:
 /// 0 on success, 1 when the command (or some of its items) failed, 2 for usage errors.
 pub fn main() -> ExitCode {
+    // candle's own thread pool spins after large element-wise ops and fights rayon for the
+    // cores (measured: up to half the training speed on 2 cores); the heavy work is ours.
+    // Set before any thread starts, and only when the user has not chosen.
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         None => {
