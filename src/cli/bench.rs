@@ -13,6 +13,10 @@ pub enum Command {
     /// Decode + resample and log-mel throughput, measured separately, on one thread and on all
     /// threads; on synthesized audio when no files are given.
     Mel(MelArgs),
+    /// Convnet inference throughput (tracks/s) on random weights and inputs.
+    Infer(super::bench_convnet::InferArgs),
+    /// Convnet training throughput (examples/s): forward, backward and update.
+    Train(super::bench_convnet::TrainArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +31,8 @@ pub struct MelArgs {
 pub fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Mel(args) => run_mel(args),
+        Command::Infer(args) => super::bench_convnet::infer(args),
+        Command::Train(args) => super::bench_convnet::train(args),
     }
 }
 

@@ -2,13 +2,17 @@
 //! calls the same library functions the GUI does.
 
 mod bench;
+mod bench_convnet;
 mod demo;
+mod eval;
 mod features;
 mod info;
 mod interrupt;
 mod mel;
+mod predict;
 mod progress;
 mod project;
+mod train;
 mod usage;
 
 use std::process::ExitCode;
@@ -45,6 +49,14 @@ enum Command {
     Features(features::FeaturesArgs),
     /// Combine feature shards computed with `features --shard I/N` into the project.
     MergeFeatures(features::MergeArgs),
+    /// Train the convnet to predict the project's cold-start CF factors from audio.
+    Train(train::Args),
+    /// Predicted factors and activations of every track (predict/*.npy).
+    Predict(predict::PredictArgs),
+    /// Run a network on log-mel .npy files and write its predictions as one .npy.
+    Forward(predict::ForwardArgs),
+    /// The cold-start table: random, baseline, convnet and upper bound (AUC, mAP@500).
+    Eval(eval::Args),
     /// Measure the speed of a stage.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -80,6 +92,10 @@ pub fn main() -> ExitCode {
         Some(Command::ImportUsage(args)) => usage::run(args),
         Some(Command::Features(args)) => features::run(args),
         Some(Command::MergeFeatures(args)) => features::merge(args),
+        Some(Command::Train(args)) => train::run(args),
+        Some(Command::Predict(args)) => predict::predict(args),
+        Some(Command::Forward(args)) => predict::forward(args),
+        Some(Command::Eval(args)) => eval::run(args),
         Some(Command::Bench(command)) => bench::run(command),
     };
     match result {

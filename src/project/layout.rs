@@ -17,6 +17,36 @@ pub const USER_FACTORS: &str = "cf/user_factors.npy";
 pub const USERS_TSV: &str = "cf/users.tsv";
 /// CF evaluation table.
 pub const EVAL_CF: &str = "eval/cf.json";
+/// Which tracks train, validate and test the convnet: `track<TAB>train|valid|test`.
+pub const SPLIT_TSV: &str = "split.tsv";
+/// Cold-start WMF (test tracks' listens removed): item factors [tracks × F].
+pub const COLDSTART_ITEM_FACTORS: &str = "cf/coldstart/item_factors.npy";
+/// Cold-start WMF user factors [users × F], users in the catalog's order.
+pub const COLDSTART_USER_FACTORS: &str = "cf/coldstart/user_factors.npy";
+/// What the cold-start factors were computed from (to tell when they are stale), JSON.
+pub const COLDSTART_META: &str = "cf/coldstart/meta.json";
+/// The convnet's training folder: weights, checkpoint, history.
+pub const MODEL_DIR: &str = "model";
+/// The trained convnet (best validation loss).
+pub const MODEL_WEIGHTS: &str = "model/weights.safetensors";
+/// Per-epoch losses of training, JSON.
+pub const MODEL_HISTORY: &str = "model/history.json";
+/// Predicted factors [tracks × F].
+pub const PREDICT_FACTORS: &str = "predict/factors.npy";
+/// Per-filter maximum of conv1 over time [tracks × filters].
+pub const PREDICT_CONV1_MAX: &str = "predict/conv1_max.npy";
+/// Per-filter mean of conv1 over time [tracks × filters].
+pub const PREDICT_CONV1_MEAN: &str = "predict/conv1_mean.npy";
+/// conv1 output frame of each filter's maximum [tracks × filters] (uint32).
+pub const PREDICT_CONV1_PEAK: &str = "predict/conv1_peak.npy";
+/// Last dense layer (fc2) activations [tracks × units].
+pub const PREDICT_FC2: &str = "predict/fc2.npy";
+/// Which model made the predictions and which tracks have none, JSON.
+pub const PREDICT_REPORT: &str = "predict/report.json";
+/// The baseline fitted by the cold-start evaluation (see `baseline::model`).
+pub const BASELINE_DIR: &str = "baseline";
+/// Cold-start evaluation table.
+pub const EVAL_COLDSTART: &str = "eval/coldstart.json";
 
 /// Paths of one project folder.
 #[derive(Debug, Clone)]
