@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -527,7 +527,7 @@ fn history(dir: &Path) -> Vec<serde_json::Value> {
 }
 
 #[test]
-fn training_resumes_after_kill_9_and_continues_its_history() {
+fn training_survives_kill_9_and_ctrl_c_and_continues_its_history() {
     let dir = tempfile::tempdir().unwrap();
     let project_dir = dir.path().join("p");
     drop(synthetic_project(&project_dir, 60, 50, &[]));
@@ -556,28 +556,52 @@ fn training_resumes_after_kill_9_and_continues_its_history() {
         }
         command
     };
+    // Waits until the history has `epochs` records, the child still running.
+    let wait_for = |child: &mut std::process::Child, epochs: usize| {
+        let started = Instant::now();
+        while history(&project_dir).len() < epochs {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "no checkpoint"
+            );
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "training ended before the signal"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
     let mut child = train(false)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while history(&project_dir).len() < 3 {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no checkpoint"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "training ended before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for(&mut child, 3);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let before = history(&project_dir);
+    let killed = history(&project_dir);
     assert!(project_dir.join("model/checkpoint.safetensors").is_file());
-    assert!(before.len() < 41, "killed mid-run");
+    assert!(killed.len() < 41, "killed mid-run");
+
+    // Resumed, then Ctrl-C (SIGINT): it saves the finished epochs and says how to go on.
+    let mut child = train(true)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&mut child, killed.len() + 2);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("--resume"), "{stdout}");
+    let before = history(&project_dir);
+    assert!(before.len() >= killed.len() + 2 && before.len() < 41);
+    assert_eq!(before[..killed.len()], killed[..]);
 
     let output = train(true).output().unwrap();
     assert!(
@@ -607,4 +631,20 @@ fn training_resumes_after_kill_9_and_continues_its_history() {
     // The weights are a loadable model of the asked-for config.
     let weights = ConvnetWeights::load(&project_dir.join("model/weights.safetensors")).unwrap();
     assert_eq!(weights.config, tiny_config(6));
+
+    // The trained project through the other commands.
+    for args in [&["predict"][..], &["eval", "--baseline", "mel-stats"]] {
+        let output = deepcuts().args(args).arg(&project_dir).output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{args:?}: {stdout}");
+    }
+    let factors: Array2<f32> =
+        npy::read_finite_f32(&project_dir.join(layout::PREDICT_FACTORS)).unwrap();
+    assert_eq!(factors.dim(), (60, 6));
+    let table: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(project_dir.join(layout::EVAL_COLDSTART)).unwrap())
+            .unwrap();
+    for method in ["random", "baseline", "convnet", "upper_bound"] {
+        assert!(table[method]["auc"].is_f64(), "{table}");
+    }
 }

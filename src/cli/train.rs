@@ -33,6 +33,9 @@ pub struct Args {
     /// Nesterov momentum.
     #[arg(long)]
     momentum: Option<f64>,
+    /// Dropout probability in the dense layers.
+    #[arg(long)]
+    dropout: Option<f32>,
     /// Epochs without a better validation loss before stopping.
     #[arg(long)]
     patience: Option<usize>,
@@ -78,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     settings.learning_rate = args.lr.unwrap_or(settings.learning_rate);
     settings.momentum = args.momentum.unwrap_or(settings.momentum);
     settings.patience = args.patience.unwrap_or(settings.patience);
+    settings.dropout = args.dropout.unwrap_or(settings.dropout);
     settings.seed = args.seed;
     settings.threads = args.threads.unwrap_or(0);
     options.wmf.threads = settings.threads;

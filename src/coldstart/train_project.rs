@@ -57,12 +57,16 @@ pub struct TrainOptions {
 /// Training settings for a project of a few thousand tracks on a CPU: the default demo world
 /// trains a useful `small` model with them in minutes on two cores.
 pub fn project_settings() -> TrainSettings {
+    // Tuned on the default demo world (small config): the MSE of 40 unit-norm factors has
+    // small gradients, so plain SGD needs a large step; light dropout learns faster than 0.5
+    // and still stops improving only after ~70 epochs (~5 minutes).
     TrainSettings {
-        max_epochs: 30,
+        max_epochs: 80,
         batch_size: 32,
-        learning_rate: 0.01,
+        learning_rate: 1.0,
         momentum: 0.9,
-        patience: 5,
+        dropout: 0.1,
+        patience: 10,
         ..TrainSettings::default()
     }
 }
