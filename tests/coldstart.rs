@@ -18,7 +18,8 @@ use deepcuts::cf::wmf::{confidence, WmfConfig};
 use deepcuts::coldstart::factors::{hold_out_test_listens, load_or_fit, play_counts};
 use deepcuts::coldstart::upper_bound::solve_item_factors;
 use deepcuts::coldstart::{
-    eval_project, train_project, EvalOptions, Part, SplitFractions, TrackSplit, TrainOptions,
+    eval_project, train_project, EvalOptions, ObjectiveKind, Part, SplitFractions, TrackSplit,
+    TrainOptions,
 };
 use deepcuts::convnet::train::TrainSettings;
 use deepcuts::convnet::{ConvnetConfig, ConvnetWeights, CpuConvnet, InferOptions};
@@ -470,7 +471,7 @@ fn eval_ranks_random_below_content_below_the_upper_bound() {
     let dir = tempfile::tempdir().unwrap();
     let project = synthetic_project(&dir.path().join("p"), 200, 160, &[3]);
     let cancel = AtomicBool::new(false);
-    let mut options = TrainOptions::new(tiny_config(8));
+    let mut options = TrainOptions::new(tiny_config(8), ObjectiveKind::Mse);
     options.settings = quick_settings(8);
     options.wmf.iterations = 8;
     let report = train_project(&project, &options, &mut |_| {}, &cancel).unwrap();

@@ -27,7 +27,7 @@ pub struct Args {
     /// Minibatch size.
     #[arg(long)]
     batch: Option<usize>,
-    /// Learning rate of SGD.
+    /// Learning rate of SGD (default: 1 for mse, 1e-4 for wpe).
     #[arg(long)]
     lr: Option<f64>,
     /// Nesterov momentum.
@@ -74,7 +74,11 @@ pub fn resolve_config(name: &str) -> anyhow::Result<ConvnetConfig> {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let project = crate::project::Project::open(&args.dir)?;
     let config = resolve_config(&args.config)?;
-    let mut options = TrainOptions::new(config);
+    let objective = match args.objective {
+        ObjectiveArg::Mse => ObjectiveKind::Mse,
+        ObjectiveArg::Wpe => ObjectiveKind::Wpe,
+    };
+    let mut options = TrainOptions::new(config, objective);
     let settings = &mut options.settings;
     settings.max_epochs = args.epochs.unwrap_or(settings.max_epochs);
     settings.batch_size = args.batch.unwrap_or(settings.batch_size);
@@ -85,10 +89,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     settings.seed = args.seed;
     settings.threads = args.threads.unwrap_or(0);
     options.wmf.threads = settings.threads;
-    options.objective = match args.objective {
-        ObjectiveArg::Mse => ObjectiveKind::Mse,
-        ObjectiveArg::Wpe => ObjectiveKind::Wpe,
-    };
     options.resume = args.resume;
     options.split = SplitOptions {
         seed: args.seed,
