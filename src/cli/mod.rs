@@ -2,11 +2,13 @@
 //! calls the same library functions the GUI does.
 
 mod bench;
+mod cf;
 mod demo;
 mod features;
 mod info;
 mod interrupt;
 mod mel;
+mod play;
 mod progress;
 mod project;
 mod usage;
@@ -37,10 +39,18 @@ enum Command {
     New(project::NewArgs),
     /// Add the audio files under folders to a project's catalog.
     AddAudio(project::AddAudioArgs),
+    /// Play a track through the default audio output.
+    Play(play::Args),
     /// What a project holds, what is stale and what failed.
     Status(project::StatusArgs),
     /// Import a listening log (play counts) into a project.
     ImportUsage(usage::Args),
+    /// Weighted matrix factorisation (implicit ALS) of the play counts: cf/*_factors.npy.
+    Cf(cf::CfArgs),
+    /// Evaluate WMF on held-out listens and on cold-start tracks: eval/cf.json.
+    EvalCf(cf::EvalCfArgs),
+    /// Use item factors computed elsewhere (.npy, CSV, Spark's Parquet) as cf/item_factors.npy.
+    ImportFactors(cf::ImportFactorsArgs),
     /// Compute the log-mel excerpt of every track (parallel, resumable; `--shard I/N`).
     Features(features::FeaturesArgs),
     /// Combine feature shards computed with `features --shard I/N` into the project.
@@ -76,8 +86,12 @@ pub fn main() -> ExitCode {
         Some(Command::Demo(args)) => demo::run(args),
         Some(Command::New(args)) => project::new(args),
         Some(Command::AddAudio(args)) => project::add_audio(args),
+        Some(Command::Play(args)) => play::run(args),
         Some(Command::Status(args)) => project::status(args),
         Some(Command::ImportUsage(args)) => usage::run(args),
+        Some(Command::Cf(args)) => cf::cf(args),
+        Some(Command::EvalCf(args)) => cf::eval_cf(args),
+        Some(Command::ImportFactors(args)) => cf::import_factors(args),
         Some(Command::Features(args)) => features::run(args),
         Some(Command::MergeFeatures(args)) => features::merge(args),
         Some(Command::Bench(command)) => bench::run(command),
