@@ -23,6 +23,19 @@ pub enum Command {
     Cf(CfCommand),
     /// Fit time and accuracy of the cold-start content baseline on synthetic excerpts.
     Baseline(BaselineArgs),
+    /// Listening-log import speed on a synthetic Taste Profile file (run under
+    /// `/usr/bin/time -v` for peak memory).
+    Usage(UsageArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UsageArgs {
+    /// Lines of the synthetic file (48,373,586 in the real Taste Profile).
+    #[arg(long, default_value_t = 5_000_000)]
+    lines: u64,
+    /// Only parse (no matching or aggregation).
+    #[arg(long)]
+    parse_only: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -72,6 +85,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Mel(args) => run_mel(args),
         Command::Cf(command) => run_cf(command),
         Command::Baseline(args) => run_baseline(args),
+        Command::Usage(args) => run_usage(args),
     }
 }
 
@@ -238,5 +252,32 @@ fn run_baseline(args: BaselineArgs) -> anyhow::Result<Outcome> {
         report.test_mse,
         report.test_mse_of_mean
     );
+    Ok(Outcome::Success)
+}
+
+fn run_usage(args: UsageArgs) -> anyhow::Result<Outcome> {
+    let scratch = tempfile::tempdir().context("creating a temporary folder")?;
+    let path = scratch.path().join("train_triplets.txt");
+    eprintln!("writing {} synthetic Taste Profile lines…", args.lines);
+    crate::bench::usage::write_synthetic_taste_profile(&path, args.lines)
+        .with_context(|| format!("writing {}", path.display()))?;
+    let report = crate::bench::usage::bench_taste_profile(&path, args.parse_only)?;
+    let what = match report.aggregated {
+        None => "parse".to_owned(),
+        Some((users, tracks, pairs)) => {
+            format!("import ({users} users, {tracks} tracks, {pairs} pairs)")
+        }
+    };
+    let per_sec = |secs: f64| report.lines as f64 / secs / 1e6;
+    println!(
+        "taste-profile {what}: {} lines, {:.0} MB in {:.2} s = {:.2} M lines/s",
+        report.lines,
+        report.bytes as f64 / 1e6,
+        report.wall_secs,
+        per_sec(report.wall_secs)
+    );
+    if let Some(cpu) = report.cpu_secs {
+        println!("  CPU {cpu:.2} s = {:.2} M lines/s", per_sec(cpu));
+    }
     Ok(Outcome::Success)
 }
