@@ -249,6 +249,8 @@ fn a_listening_log_adds_play_counts_and_reports_bad_lines() {
     let tracks = project.catalog().tracks().unwrap();
     let before = project.catalog().plays().unwrap();
     drop(project);
+    ok(&["cf", p, "--factors", "2", "--iters", "2"]);
+    assert!(ok(&["status", p]).contains("cf        present"));
     let log = dir.path().join("log.tsv");
     std::fs::write(
         &log,
