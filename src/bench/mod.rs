@@ -22,3 +22,12 @@ pub fn process_cpu_secs() -> Option<f64> {
     let stime: f64 = fields.next()?.parse().ok()?;
     Some((utime + stime) / 100.0)
 }
+
+/// CPU time of the calling thread (Linux `/proc/thread-self/schedstat`): unlike wall time it
+/// does not grow when other processes share the cores, so one-thread figures stay comparable
+/// on a busy machine.
+pub fn thread_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: f64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(nanos / 1e9)
+}

@@ -133,8 +133,11 @@ fn run_mel(args: MelArgs) -> anyhow::Result<Outcome> {
 }
 
 fn print_stage(name: &str, figures: &StageFigures) {
+    let cpu = figures
+        .cpu_ms_per_track_one_thread
+        .map_or(String::new(), |ms| format!(", {ms:.2} ms CPU"));
     println!(
-        "{name}: {:.2} ms/track on 1 thread ({:.0}x real time); {:.2} ms/track on {} threads ({:.0}x real time); {} tracks",
+        "{name}: {:.2} ms/track on 1 thread{cpu} ({:.0}x real time); {:.2} ms/track on {} threads ({:.0}x real time); {} tracks",
         figures.ms_per_track_one_thread,
         figures.realtime_one_thread(),
         figures.ms_per_track_all_threads,
