@@ -15,9 +15,9 @@ Python is an optional development dependency of deepcuts, needed only here:
     /tmp/venv-implicit/bin/python bench/wmf_vs_implicit.py /tmp/cf-bench
 
 Steps (each skipped with --no-prepare / --no-implicit / --no-deepcuts):
-  1. cargo run --release --example cf_bench -- prepare DIR   (data and split)
+  1. deepcuts bench cf prepare DIR          (data and split)
   2. implicit fit, timed per iteration -> DIR/implicit_*_factors.npy, DIR/implicit.json
-  3. cargo run --release --example cf_bench -- run DIR 2      (our fit, evaluation of both)
+  3. deepcuts bench cf run DIR --threads 2 (our fit, evaluation of both)
   4. recall@50 of both factor sets computed here.
 """
 import argparse
@@ -45,8 +45,8 @@ def triplets(directory, name, shape):
     return sp.csr_matrix((counts, (users, items)), shape=shape, dtype=np.float32)
 
 
-def cargo_example(*args):
-    command = ["cargo", "run", "--release", "--quiet", "--example", "cf_bench", "--", *args]
+def deepcuts_bench_cf(*args):
+    command = ["cargo", "run", "--release", "--quiet", "--", "bench", "cf", *args]
     print("$", " ".join(command), flush=True)
     subprocess.run(command, cwd=REPO, check=True)
 
@@ -121,7 +121,7 @@ def main():
     directory = args.directory
     directory.mkdir(parents=True, exist_ok=True)
     if not args.no_prepare:
-        cargo_example("prepare", str(directory))
+        deepcuts_bench_cf("prepare", str(directory))
     meta = json.loads((directory / "meta.json").read_text())
     shape = (meta["users"], meta["items"])
     # On a shared machine, load comes and goes: alternate the two fits for several rounds and
@@ -132,7 +132,7 @@ def main():
         if not args.no_implicit:
             medians["implicit"].append(median(fit_implicit(directory, shape, args.threads, args.seed)))
         if not args.no_deepcuts:
-            cargo_example("run", str(directory), str(args.threads))
+            deepcuts_bench_cf("run", str(directory), "--threads", str(args.threads))
             report = json.loads((directory / "report.json").read_text())
             medians["deepcuts"].append(median(report["wmf_secs_per_iteration"]))
     for name, values in medians.items():

@@ -1055,3 +1055,35 @@ fn a_wav_that_cannot_be_written_is_an_error_naming_the_file() {
     let err = demo::write_wav(&path, &world.tracks[0].recipe).unwrap_err();
     assert!(err.to_string().contains("track.wav"), "{err}");
 }
+
+/// Listening to a demo track: the player, fed by the on-demand renderer, delivers the track's
+/// own samples from the moment asked for (a sink at the track's rate passes them through).
+#[test]
+fn a_demo_track_plays_through_the_player_from_any_moment() {
+    use deepcuts::audio::player::{CaptureSink, OutputFormat, PlaybackState, Player};
+    use deepcuts::demo::DemoSource;
+
+    let recipe = demo::track(4, 11).recipe;
+    let sink = CaptureSink::new(OutputFormat {
+        sample_rate_hz: ANALYSIS_RATE_HZ,
+        channels: 1,
+    });
+    let mut player = Player::with_output(Box::new(sink.clone())).unwrap();
+    player.load(Box::new(DemoSource::new(&recipe))).unwrap();
+    let start_secs = 42.0;
+    player.seek_secs(start_secs);
+    player.play().unwrap();
+    let wanted = ANALYSIS_RATE_HZ as usize; // one second
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sink.captured_frames() < wanted && player.state() == PlaybackState::Playing {
+        if sink.pull(512) == 0 {
+            assert!(std::time::Instant::now() < deadline, "no audio arrived");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    let captured = sink.captured();
+    let expected = render(&recipe, (start_secs * SR) as usize, captured.len());
+    assert!(captured.len() >= wanted);
+    assert_eq!(captured, expected);
+    assert!((player.position_secs() - start_secs - captured.len() as f64 / SR).abs() < 1e-6);
+}

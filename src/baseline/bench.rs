@@ -60,7 +60,7 @@ impl Stamp {
     fn now() -> Self {
         Self {
             wall: Instant::now(),
-            cpu_secs: process_cpu_secs(),
+            cpu_secs: crate::bench::process_cpu_secs(),
         }
     }
 
@@ -70,17 +70,6 @@ impl Stamp {
         let cpu = now.cpu_secs.zip(self.cpu_secs).map(|(b, a)| b - a);
         ((now.wall - self.wall).as_secs_f64(), cpu)
     }
-}
-
-/// User + system CPU time of this process, all threads, from Linux's `/proc/self/stat`
-/// (fields 14 and 15, in clock ticks of 1/100 s); `None` elsewhere.
-fn process_cpu_secs() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let mut fields = stat.get(stat.rfind(')')? + 2..)?.split(' ');
-    let utime: f64 = fields.nth(11)?.parse().ok()?;
-    let stime: f64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) / 100.0)
 }
 
 /// Runs the benchmark on `tracks` synthetic tracks with `factors` target factors.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::timed;
+use super::{thread_cpu_secs, timed};
 use crate::audio::{self, ANALYSIS_RATE_HZ, EXCERPT_SAMPLES};
 use crate::dsp::mel::MelSpectrogram;
 
@@ -16,6 +16,8 @@ pub struct StageFigures {
     pub tracks: usize,
     /// Wall-clock milliseconds per track on one thread.
     pub ms_per_track_one_thread: f64,
+    /// CPU milliseconds per track of that thread (robust to other load on the machine).
+    pub cpu_ms_per_track_one_thread: Option<f64>,
     /// Wall-clock milliseconds per track with all threads busy.
     pub ms_per_track_all_threads: f64,
     /// Threads used for the parallel run.
@@ -52,11 +54,15 @@ pub fn bench_mel_stage(excerpts: &[Vec<f32>]) -> StageFigures {
     let mut mel = MelSpectrogram::new();
     // One warm-up pass so page faults and lazy plan set-up are not timed.
     std::hint::black_box(mel.compute(&excerpts[0]));
+    let cpu_start = thread_cpu_secs();
     let (_, one) = timed(|| {
         for x in excerpts {
             std::hint::black_box(mel.compute(x));
         }
     });
+    let cpu = thread_cpu_secs()
+        .zip(cpu_start)
+        .map(|(end, start)| end - start);
     let (_, all) = timed(|| {
         excerpts
             .par_iter()
@@ -70,6 +76,7 @@ pub fn bench_mel_stage(excerpts: &[Vec<f32>]) -> StageFigures {
     StageFigures {
         tracks: excerpts.len(),
         ms_per_track_one_thread: one.as_secs_f64() * 1000.0 / n,
+        cpu_ms_per_track_one_thread: cpu.map(|secs| secs * 1000.0 / n),
         ms_per_track_all_threads: all.as_secs_f64() * 1000.0 / n,
         threads: rayon::current_num_threads(),
         audio_secs_per_track: EXCERPT_SAMPLES as f64 / ANALYSIS_RATE_HZ as f64,
@@ -79,12 +86,16 @@ pub fn bench_mel_stage(excerpts: &[Vec<f32>]) -> StageFigures {
 /// Measures decoding of the middle excerpt of each file; returns the figures, the excerpts
 /// (for the mel stage) and the failures.
 pub fn bench_decode_stage(files: &[PathBuf]) -> (Option<StageFigures>, Vec<Vec<f32>>, Vec<String>) {
+    let cpu_start = thread_cpu_secs();
     let (results, one) = timed(|| {
         files
             .iter()
             .map(|f| audio::load_excerpt(f))
             .collect::<Vec<_>>()
     });
+    let cpu = thread_cpu_secs()
+        .zip(cpu_start)
+        .map(|(end, start)| end - start);
     let mut excerpts = Vec::new();
     let mut failures = Vec::new();
     for result in results {
@@ -106,6 +117,7 @@ pub fn bench_decode_stage(files: &[PathBuf]) -> (Option<StageFigures>, Vec<Vec<f
     let figures = StageFigures {
         tracks: excerpts.len(),
         ms_per_track_one_thread: one.as_secs_f64() * 1000.0 / n,
+        cpu_ms_per_track_one_thread: cpu.map(|secs| secs * 1000.0 / n),
         ms_per_track_all_threads: all.as_secs_f64() * 1000.0 / n,
         threads: rayon::current_num_threads(),
         audio_secs_per_track: EXCERPT_SAMPLES as f64 / ANALYSIS_RATE_HZ as f64,

@@ -19,6 +19,26 @@ use parquet::file::serialized_reader::SerializedFileReader;
 /// Records per read from a Parquet column: bounds the memory a lying page header can claim.
 const PARQUET_BATCH_RECORDS: usize = 4096;
 
+/// Reads every record of a column chunk, collecting its definition and repetition levels.
+fn read_column<T: parquet::data_type::DataType>(
+    mut reader: parquet::column::reader::ColumnReaderImpl<T>,
+    def_levels: &mut Vec<i16>,
+    rep_levels: &mut Vec<i16>,
+) -> parquet::errors::Result<Vec<T::T>> {
+    let mut values = Vec::new();
+    while reader
+        .read_records(
+            PARQUET_BATCH_RECORDS,
+            Some(def_levels),
+            Some(rep_levels),
+            &mut values,
+        )?
+        .0
+        > 0
+    {}
+    Ok(values)
+}
+
 /// Factors read from a file: row r of `factors` belongs to `ids[r]` (None for `.npy`, whose
 /// rows are in the project's track order).
 #[derive(Debug, Clone, PartialEq)]
@@ -437,35 +457,13 @@ fn read_ids(
     let mut def_levels = Vec::new();
     let mut rep_levels = Vec::new();
     let ids: Vec<i64> = match reader {
-        ColumnReader::Int32ColumnReader(mut r) => {
-            let mut values = Vec::new();
-            while r
-                .read_records(
-                    PARQUET_BATCH_RECORDS,
-                    Some(&mut def_levels),
-                    Some(&mut rep_levels),
-                    &mut values,
-                )
-                .map_err(bad)?
-                .0
-                > 0
-            {}
-            values.into_iter().map(i64::from).collect()
-        }
-        ColumnReader::Int64ColumnReader(mut r) => {
-            let mut values = Vec::new();
-            while r
-                .read_records(
-                    PARQUET_BATCH_RECORDS,
-                    Some(&mut def_levels),
-                    Some(&mut rep_levels),
-                    &mut values,
-                )
-                .map_err(bad)?
-                .0
-                > 0
-            {}
-            values
+        ColumnReader::Int32ColumnReader(r) => read_column(r, &mut def_levels, &mut rep_levels)
+            .map_err(bad)?
+            .into_iter()
+            .map(i64::from)
+            .collect(),
+        ColumnReader::Int64ColumnReader(r) => {
+            read_column(r, &mut def_levels, &mut rep_levels).map_err(bad)?
         }
         _ => {
             return Err(invalid(
@@ -510,36 +508,14 @@ fn read_lists(
     let mut def_levels = Vec::new();
     let mut rep_levels = Vec::new();
     let values: Vec<f32> = match reader {
-        ColumnReader::FloatColumnReader(mut r) => {
-            let mut values = Vec::new();
-            while r
-                .read_records(
-                    PARQUET_BATCH_RECORDS,
-                    Some(&mut def_levels),
-                    Some(&mut rep_levels),
-                    &mut values,
-                )
-                .map_err(bad)?
-                .0
-                > 0
-            {}
-            values
+        ColumnReader::FloatColumnReader(r) => {
+            read_column(r, &mut def_levels, &mut rep_levels).map_err(bad)?
         }
-        ColumnReader::DoubleColumnReader(mut r) => {
-            let mut values = Vec::new();
-            while r
-                .read_records(
-                    PARQUET_BATCH_RECORDS,
-                    Some(&mut def_levels),
-                    Some(&mut rep_levels),
-                    &mut values,
-                )
-                .map_err(bad)?
-                .0
-                > 0
-            {}
-            values.into_iter().map(|v| v as f32).collect()
-        }
+        ColumnReader::DoubleColumnReader(r) => read_column(r, &mut def_levels, &mut rep_levels)
+            .map_err(bad)?
+            .into_iter()
+            .map(|v| v as f32)
+            .collect(),
         _ => {
             return Err(invalid(
                 path,

@@ -27,8 +27,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         audio::load_excerpt(&args.file)
     }?;
+    // Warnings name the file already.
     for warning in &decoded.warnings {
-        eprintln!("warning: {}: {warning}", args.file.display());
+        eprintln!("warning: {warning}");
     }
     let spectrogram = MelSpectrogram::new().compute(&decoded.samples);
     crate::io::npy::write(&args.out, &spectrogram)

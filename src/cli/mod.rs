@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_convnet;
+mod cf;
 mod demo;
 mod eval;
 mod features;
@@ -10,6 +11,7 @@ mod info;
 mod interrupt;
 mod mel;
 mod predict;
+mod play;
 mod progress;
 mod project;
 mod train;
@@ -41,10 +43,18 @@ enum Command {
     New(project::NewArgs),
     /// Add the audio files under folders to a project's catalog.
     AddAudio(project::AddAudioArgs),
+    /// Play a track through the default audio output.
+    Play(play::Args),
     /// What a project holds, what is stale and what failed.
     Status(project::StatusArgs),
     /// Import a listening log (play counts) into a project.
     ImportUsage(usage::Args),
+    /// Weighted matrix factorisation (implicit ALS) of the play counts: cf/*_factors.npy.
+    Cf(cf::CfArgs),
+    /// Evaluate WMF on held-out listens and on cold-start tracks: eval/cf.json.
+    EvalCf(cf::EvalCfArgs),
+    /// Use item factors computed elsewhere (.npy, CSV, Spark's Parquet) as cf/item_factors.npy.
+    ImportFactors(cf::ImportFactorsArgs),
     /// Compute the log-mel excerpt of every track (parallel, resumable; `--shard I/N`).
     Features(features::FeaturesArgs),
     /// Combine feature shards computed with `features --shard I/N` into the project.
@@ -88,8 +98,12 @@ pub fn main() -> ExitCode {
         Some(Command::Demo(args)) => demo::run(args),
         Some(Command::New(args)) => project::new(args),
         Some(Command::AddAudio(args)) => project::add_audio(args),
+        Some(Command::Play(args)) => play::run(args),
         Some(Command::Status(args)) => project::status(args),
         Some(Command::ImportUsage(args)) => usage::run(args),
+        Some(Command::Cf(args)) => cf::cf(args),
+        Some(Command::EvalCf(args)) => cf::eval_cf(args),
+        Some(Command::ImportFactors(args)) => cf::import_factors(args),
         Some(Command::Features(args)) => features::run(args),
         Some(Command::MergeFeatures(args)) => features::merge(args),
         Some(Command::Train(args)) => train::run(args),
@@ -102,8 +116,22 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::SomeFailed) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, skipping a cause whose text the message already
+/// holds (many library errors quote their source).
+fn describe(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
 }

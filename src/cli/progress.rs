@@ -29,3 +29,12 @@ pub fn bytes_bar(what: &str) -> ProgressBar {
     bar.set_message(what.to_owned());
     bar
 }
+
+/// Prints a line above `bar`, or to stderr when the bar is hidden (not a terminal).
+pub fn note(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}

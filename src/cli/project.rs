@@ -101,10 +101,35 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
     for (row, reason) in store.failures().iter().take(args.failures) {
         println!("          failed: track {row}: {reason}");
     }
-    for (name, relative) in [("cf", layout::ITEM_FACTORS), ("eval-cf", layout::EVAL_CF)] {
-        let path = project.layout().path(relative);
-        let state = if path.exists() { "present" } else { "missing" };
-        println!("{name:<9} {state}: {relative}");
-    }
+    let layout = project.layout();
+    let cf_state = if !layout.path(layout::ITEM_FACTORS).exists() {
+        "missing: run `deepcuts cf`".to_owned()
+    } else if cf_is_stale(&project) {
+        "stale: the play counts changed since `deepcuts cf` ran".to_owned()
+    } else {
+        format!("present: {}", layout::ITEM_FACTORS)
+    };
+    println!("cf        {cf_state}");
+    let eval_state = if layout.path(layout::EVAL_CF).exists() {
+        format!("present: {}", layout::EVAL_CF)
+    } else {
+        "missing: run `deepcuts eval-cf`".to_owned()
+    };
+    println!("eval-cf   {eval_state}");
     Ok(Outcome::Success)
+}
+
+/// Whether the play counts changed after the last `cf` run (it records the change stamp it saw;
+/// imported factors record none and are never stale by this test).
+fn cf_is_stale(project: &Project) -> bool {
+    let recorded = std::fs::read(project.layout().path(layout::CF_CONFIG))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|config| config.get("plays_changed").cloned());
+    let current = project.catalog().meta("plays_changed").ok().flatten();
+    match recorded {
+        Some(serde_json::Value::String(seen)) => current.as_deref() != Some(seen.as_str()),
+        Some(serde_json::Value::Null) => current.is_some(),
+        _ => false,
+    }
 }

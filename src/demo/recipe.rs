@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::styles::Style;
 use super::theory::Key;
-use crate::audio::{ANALYSIS_RATE_HZ, EXCERPT_SAMPLES};
+use crate::audio::ANALYSIS_RATE_HZ;
 
 /// What a track is on its album. All but `Regular` are the atypical items the seed says
 /// collaborative filtering recommends wrongly.
@@ -139,6 +139,6 @@ impl Recipe {
 
     /// First sample of the analysed middle excerpt: `max(0, (n - 661500) / 2)` (DESIGN.md).
     pub fn excerpt_start(&self) -> u64 {
-        self.length_samples.saturating_sub(EXCERPT_SAMPLES as u64) / 2
+        crate::audio::excerpt_start(self.length_samples as usize) as u64
     }
 }

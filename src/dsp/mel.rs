@@ -51,6 +51,8 @@ struct MelPlan {
 pub struct MelSpectrogram {
     plan: Arc<MelPlan>,
     frame: Vec<f64>,
+    /// The signal in f64, converted once rather than once per overlapping frame.
+    signal: Vec<f64>,
     spectrum: Vec<Complex<f64>>,
     power: Vec<f32>,
     scratch: Vec<Complex<f64>>,
@@ -76,6 +78,7 @@ impl MelSpectrogram {
         Self {
             plan: Arc::new(plan),
             frame: vec![0.0; N_FFT],
+            signal: Vec::new(),
             spectrum,
             power: vec![0.0; N_BINS],
             scratch,
@@ -87,17 +90,21 @@ impl MelSpectrogram {
     pub fn compute(&mut self, samples: &[f32]) -> Array2<f32> {
         let frames = frame_count(samples.len());
         let mut out = Array2::<f32>::zeros((frames, N_MELS));
+        let mut signal = std::mem::take(&mut self.signal);
+        signal.clear();
+        signal.extend(samples.iter().map(|&s| f64::from(s)));
         for (t, mut row) in out.outer_iter_mut().enumerate() {
             let row = row
                 .as_slice_mut()
                 .expect("rows of a standard-layout array are contiguous");
-            self.frame_into(samples, t, row);
+            self.frame_into(&signal, t, row);
         }
+        self.signal = signal;
         out
     }
 
     /// Computes frame `t` of `samples` into `row` ([N_MELS] dB values).
-    fn frame_into(&mut self, samples: &[f32], t: usize, row: &mut [f32]) {
+    fn frame_into(&mut self, samples: &[f64], t: usize, row: &mut [f32]) {
         // Centred frames: frame t covers samples t*hop - n_fft/2 .. t*hop + n_fft/2, zero outside.
         let start = (t * HOP_LENGTH) as isize - (N_FFT / 2) as isize;
         let first = (-start).clamp(0, N_FFT as isize) as usize;
@@ -110,7 +117,7 @@ impl MelSpectrogram {
             .zip(&self.plan.window[first..last])
             .zip(inside)
         {
-            *x = s as f64 * w;
+            *x = s * w;
         }
         // librosa windows and transforms in float64 (a float64 window times float32 frames);
         // a float32 FFT is 0.05 dB off on quiet bins of a chirp, f64 agrees to 1e-5 dB.

@@ -15,7 +15,11 @@ pub const ITEM_FACTORS: &str = "cf/item_factors.npy";
 pub const USER_FACTORS: &str = "cf/user_factors.npy";
 /// User names, row i of `USER_FACTORS`.
 pub const USERS_TSV: &str = "cf/users.tsv";
-/// CF evaluation table.
+/// Settings of the WMF run that wrote `cf/` (and the play-count stamp it saw).
+pub const CF_CONFIG: &str = "cf/config.json";
+/// Listens `cf --holdout` kept out of training: `user, track, count` (user = row of users.tsv).
+pub const CF_HELDOUT: &str = "cf/heldout.tsv";
+/// CF evaluation on held-out listens: `random`, `wmf`.
 pub const EVAL_CF: &str = "eval/cf.json";
 /// Which tracks train, validate and test the convnet: `track<TAB>train|valid|test`.
 pub const SPLIT_TSV: &str = "split.tsv";
@@ -47,6 +51,8 @@ pub const PREDICT_REPORT: &str = "predict/report.json";
 pub const BASELINE_DIR: &str = "baseline";
 /// Cold-start evaluation table.
 pub const EVAL_COLDSTART: &str = "eval/coldstart.json";
+/// CF evaluation on cold-start tracks (all their listens held out): `random`, `wmf`.
+pub const EVAL_CF_COLDSTART_TRACKS: &str = "eval/cf_coldstart_tracks.json";
 
 /// Paths of one project folder.
 #[derive(Debug, Clone)]

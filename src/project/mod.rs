@@ -4,6 +4,7 @@
 pub mod audio_import;
 pub mod audio_source;
 pub mod catalog;
+pub mod cf_stage;
 pub mod demo_project;
 pub mod layout;
 pub mod source;

@@ -1,0 +1,322 @@
+//! Project folders through the `deepcuts` command, as a researcher scripts them: demo world →
+//! features → cf → eval-cf; audio folders with tags; listening logs; kill -9 and resume.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on any unexpected error"
+)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use deepcuts::demo;
+use deepcuts::dsp::mel::MelSpectrogram;
+use deepcuts::features::store::ROW_VALUES;
+use deepcuts::features::{open_store, RowStatus, Shard};
+use deepcuts::project::Project;
+use ndarray::Array2;
+
+fn deepcuts(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deepcuts"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let output = deepcuts(args);
+    assert!(
+        output.status.success(),
+        "deepcuts {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The stored excerpt of `row` against the spectrogram of the demo track rendered directly.
+fn assert_row_is_the_demo_tracks_spectrogram(project: &Project, row: usize, seed: u64) {
+    let store = open_store(project, Shard::ALL).unwrap();
+    let mut stored = vec![0.0; ROW_VALUES];
+    store.read_row(row, &mut stored).unwrap();
+    let recipe = demo::track(seed, row).recipe;
+    let direct = MelSpectrogram::new().compute(&demo::render_excerpt(&recipe));
+    for (a, b) in stored.iter().zip(direct.iter()) {
+        // float16 keeps 11 significant bits.
+        assert!(
+            (a - b).abs() <= b.abs() / 1024.0 + 1e-3,
+            "row {row}: {a} vs {b}"
+        );
+    }
+}
+
+#[test]
+fn a_demo_world_goes_from_catalog_to_cf_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_dir = dir.path().join("demo");
+    let p = project_dir.to_str().unwrap();
+    ok(&["demo", p, "--tracks", "48", "--users", "300", "--seed", "5"]);
+    let tracks_tsv = std::fs::read_to_string(project_dir.join("tracks.tsv")).unwrap();
+    assert_eq!(tracks_tsv.lines().count(), 49);
+    assert!(tracks_tsv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .starts_with("0\tdemo:5:0\t"));
+
+    let out = ok(&["features", p]);
+    assert!(out.starts_with("48 computed"), "{out}");
+    let project = Project::open(&project_dir).unwrap();
+    assert_row_is_the_demo_tracks_spectrogram(&project, 17, 5);
+
+    ok(&["cf", p, "--factors", "8", "--iters", "6"]);
+    let items: Array2<f32> =
+        deepcuts::io::npy::read_finite_f32(&project_dir.join("cf/item_factors.npy")).unwrap();
+    let users: Array2<f32> =
+        deepcuts::io::npy::read_finite_f32(&project_dir.join("cf/user_factors.npy")).unwrap();
+    assert_eq!(items.shape(), &[48, 8]);
+    assert_eq!(users.nrows(), 300);
+    let users_tsv = std::fs::read_to_string(project_dir.join("cf/users.tsv")).unwrap();
+    assert_eq!(users_tsv.lines().count(), 301);
+
+    ok(&["eval-cf", p, "--factors", "8", "--iters", "6"]);
+    let table: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(project_dir.join("eval/cf.json")).unwrap()).unwrap();
+    let metric = |method: &str, name: &str| table[method][name].as_f64().unwrap();
+    // Listeners stick to styles and albums: WMF must beat chance by far. (With 48 tracks
+    // every candidate is within 50, so recall@50 is 1 for all methods; AUC and mAP tell.)
+    assert!(
+        metric("wmf", "map500") > 2.0 * metric("random", "map500"),
+        "{table}"
+    );
+    assert!(metric("wmf", "auc") > 0.8, "{table}");
+    assert!((metric("random", "auc") - 0.5).abs() < 0.1, "{table}");
+
+    let status = ok(&["status", p]);
+    assert!(
+        status.contains("features  48 done, 0 failed, 0 to do"),
+        "{status}"
+    );
+    assert!(status.contains("cf        present"), "{status}");
+}
+
+#[test]
+fn features_resume_after_kill_9_without_redoing_finished_tracks() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_dir = dir.path().join("demo");
+    let p = project_dir.to_str().unwrap();
+    let tracks = 60;
+    ok(&[
+        "demo",
+        p,
+        "--tracks",
+        &tracks.to_string(),
+        "--users",
+        "10",
+        "--seed",
+        "3",
+    ]);
+    let journal = project_dir.join("features/journal.tsv");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deepcuts"))
+        .args(["features", p, "--threads", "1"])
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let journaled = |path: &Path| {
+        std::fs::read_to_string(path)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    while journaled(&journal) < 3 {
+        assert!(started.elapsed() < Duration::from_secs(120), "no progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let done_before = journaled(&journal);
+    assert!(done_before < tracks, "everything finished before the kill");
+
+    let out = ok(&["features", p]);
+    let project = Project::open(&project_dir).unwrap();
+    let store = open_store(&project, Shard::ALL).unwrap();
+    assert_eq!(store.counts(), (tracks, 0, 0));
+    // Only the tracks not journaled before the kill were computed again.
+    let expected = format!("{} computed", tracks - done_before);
+    assert!(out.starts_with(&expected), "{out} (expected {expected})");
+    assert!(
+        out.contains(&format!("{done_before} already done")),
+        "{out}"
+    );
+    // Rows from before and after the kill are both right.
+    for row in [0, tracks - 1] {
+        assert_eq!(store.status(row), RowStatus::Done);
+        assert_row_is_the_demo_tracks_spectrogram(&project, row, 3);
+    }
+}
+
+#[test]
+fn shards_computed_apart_merge_into_the_full_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_dir = dir.path().join("demo");
+    let p = project_dir.to_str().unwrap();
+    ok(&["demo", p, "--tracks", "7", "--users", "5", "--seed", "9"]);
+    for shard in ["1/2", "2/2"] {
+        ok(&["features", p, "--shard", shard]);
+    }
+    let shard_dirs = ["shard-1-of-2", "shard-2-of-2"].map(|name| {
+        project_dir
+            .join("features")
+            .join(name)
+            .to_str()
+            .unwrap()
+            .to_owned()
+    });
+    ok(&["merge-features", p, &shard_dirs[0], &shard_dirs[1]]);
+    let project = Project::open(&project_dir).unwrap();
+    assert_eq!(
+        open_store(&project, Shard::ALL).unwrap().counts(),
+        (7, 0, 0)
+    );
+    assert_row_is_the_demo_tracks_spectrogram(&project, 4, 9);
+    let bad = deepcuts(&["features", p, "--shard", "3/2"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn audio_folders_are_added_with_their_tags_and_bad_files_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_dir = dir.path().join("p");
+    let p = project_dir.to_str().unwrap();
+    ok(&["new", p]);
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(music.join("sub")).unwrap();
+    for name in ["tagged.mp3", "tagged.flac", "tagged.m4a", "tagged.ogg"] {
+        std::fs::copy(
+            Path::new("tests/data/audio/tagged").join(name),
+            music.join("sub").join(name),
+        )
+        .unwrap();
+    }
+    std::fs::write(music.join("broken.mp3"), b"this is not audio at all").unwrap();
+    std::fs::write(music.join("notes.txt"), b"ignored: not an audio extension").unwrap();
+    let output = deepcuts(&["add-audio", p, music.to_str().unwrap()]);
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stdout.contains("4 tracks added, 0 already in the catalog, 1 files skipped"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("broken.mp3: not a recognised audio format"),
+        "{stderr}"
+    );
+    let project = Project::open(&project_dir).unwrap();
+    for track in project.catalog().tracks().unwrap() {
+        assert_eq!(
+            (
+                track.artist.as_str(),
+                track.title.as_str(),
+                track.album.as_str()
+            ),
+            ("Ann Example", "Tagged Tone", "Fixtures"),
+            "{}",
+            track.source
+        );
+        assert_eq!(track.tags, ["Test Tones"]);
+        assert!((track.duration_secs.unwrap() - 0.5).abs() < 0.06);
+    }
+    // Adding the same folder again adds nothing.
+    let again = ok(&["add-audio", p, music.to_str().unwrap()]);
+    assert!(
+        again.contains("0 tracks added, 4 already in the catalog"),
+        "{again}"
+    );
+    // Features of the 0.5-s clips: padded to 30 s, computed.
+    assert!(ok(&["features", p]).starts_with("4 computed"));
+}
+
+#[test]
+fn a_listening_log_adds_play_counts_and_reports_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_dir = dir.path().join("demo");
+    let p = project_dir.to_str().unwrap();
+    ok(&["demo", p, "--tracks", "5", "--users", "3", "--seed", "2"]);
+    let project = Project::open(&project_dir).unwrap();
+    let tracks = project.catalog().tracks().unwrap();
+    let before = project.catalog().plays().unwrap();
+    drop(project);
+    ok(&["cf", p, "--factors", "2", "--iters", "2"]);
+    assert!(ok(&["status", p]).contains("cf        present"));
+    let log = dir.path().join("log.tsv");
+    std::fs::write(
+        &log,
+        format!(
+            "newcomer\t{}\t4\nnewcomer\t1\t2\nbroken line\nnewcomer\tSOUNKNOWN12\t7\n",
+            tracks[3].id
+        ),
+    )
+    .unwrap();
+    let output = deepcuts(&[
+        "import-usage",
+        p,
+        log.to_str().unwrap(),
+        "--format",
+        "taste-profile",
+        "--add-missing",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("log.tsv:3: expected 3 tab-separated fields"),
+        "{stderr}"
+    );
+    let project = Project::open(&project_dir).unwrap();
+    let after = project.catalog().plays().unwrap();
+    let newcomer = after.users.iter().position(|u| u == "newcomer").unwrap() as u32;
+    let mine: Vec<(u32, u32)> = after
+        .triplets
+        .iter()
+        .filter(|t| t.0 == newcomer)
+        .map(|t| (t.1, t.2))
+        .collect();
+    assert_eq!(mine, [(1, 2), (3, 4), (5, 7)]);
+    assert_eq!(after.triplets.len(), before.triplets.len() + 3);
+    let added = &project.catalog().tracks().unwrap()[5];
+    assert_eq!(added.source, "log:SOUNKNOWN12");
+    let status = ok(&["status", p]);
+    assert!(
+        status.contains("6 (5 with audio, 1 known only from listening logs)"),
+        "{status}"
+    );
+}
+
+#[test]
+fn bad_projects_and_arguments_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing-here");
+    let output = deepcuts(&["status", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a deepcuts project"), "{stderr}");
+    let p = dir.path().join("p");
+    ok(&["new", p.to_str().unwrap()]);
+    let again = deepcuts(&["new", p.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already a deepcuts project"));
+    let output = deepcuts(&[
+        "import-usage",
+        p.to_str().unwrap(),
+        "/no/such/log",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/log"));
+}
