@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use deepcuts::cf::sparse::PlayCounts;
 use deepcuts::cf::wmf::{confidence, WmfConfig};
-use deepcuts::coldstart::factors::{hold_out_test_listens, load_or_fit, play_counts};
+use deepcuts::coldstart::factors::{hold_out_test_listens, load_or_fit};
 use deepcuts::coldstart::upper_bound::solve_item_factors;
 use deepcuts::coldstart::{
     eval_project, train_project, EvalOptions, ObjectiveKind, Part, SplitFractions, TrackSplit,
@@ -26,6 +26,7 @@ use deepcuts::convnet::{ConvnetConfig, ConvnetWeights, CpuConvnet, InferOptions}
 use deepcuts::features::{self, Shard};
 use deepcuts::io::npy;
 use deepcuts::predict::{predict_project, PredictOptions};
+use deepcuts::project::cf_stage::play_matrix;
 use deepcuts::project::{layout, NewTrack, Project};
 use ndarray::{Array2, Ix2};
 use rand::{Rng, SeedableRng};
@@ -154,7 +155,7 @@ fn wmf_targets_never_see_test_listens_and_are_reused_until_stale() {
     )
     .unwrap();
     let test: BTreeSet<u32> = split.tracks(Part::Test).into_iter().collect();
-    let counts = play_counts(&project.catalog().plays().unwrap(), tracks).unwrap();
+    let (counts, _) = play_matrix(&project).unwrap();
     let listens = hold_out_test_listens(&counts, &split).unwrap();
     // The WMF input holds every listen of the other tracks and none of the test tracks'.
     let train: Vec<_> = listens.train.by_user().triplets().collect();
@@ -202,7 +203,7 @@ fn wmf_targets_never_see_test_listens_and_are_reused_until_stale() {
     project
         .add_plays(&["user0".to_owned()], [(0, 2, 3)])
         .unwrap();
-    let counts = play_counts(&project.catalog().plays().unwrap(), tracks).unwrap();
+    let (counts, _) = play_matrix(&project).unwrap();
     let listens = hold_out_test_listens(&counts, &split).unwrap();
     let (_, fitted, _) = fit(&project, &listens.train);
     assert!(fitted, "stale factors are fitted again");

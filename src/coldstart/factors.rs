@@ -21,19 +21,7 @@ use crate::cf::eval::Split;
 use crate::cf::sparse::{PlayCounts, SparseError};
 use crate::cf::wmf::{self, Factors, IterationReport, WmfConfig};
 use crate::io::npy;
-use crate::project::{self, layout, Layout};
-
-/// The catalog's play counts as a users × tracks matrix.
-pub fn play_counts(plays: &project::PlayCounts, tracks: usize) -> Result<PlayCounts, SparseError> {
-    PlayCounts::from_triplets(
-        plays.users.len(),
-        tracks,
-        plays
-            .triplets
-            .iter()
-            .map(|&(user, track, count)| (user, track, count as f32)),
-    )
-}
+use crate::project::{layout, Layout};
 
 /// Splits the listens by track: `train` holds every listen of a track outside the test part,
 /// `heldout` every listen of a test track. Both keep the full users × tracks shape.

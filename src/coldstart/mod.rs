@@ -35,6 +35,7 @@ use crate::convnet::train::TrainError;
 use crate::features::{FeaturesError, StoreError};
 use crate::io::npy::NpyError;
 use crate::predict::PredictError;
+use crate::project::cf_stage::CfStageError;
 use crate::project::{CatalogError, ProjectError};
 
 /// What stopped a cold-start stage; names the file or the track at fault.
@@ -42,6 +43,8 @@ use crate::project::{CatalogError, ProjectError};
 pub enum ColdstartError {
     #[error(transparent)]
     Project(#[from] ProjectError),
+    #[error(transparent)]
+    CfStage(#[from] CfStageError),
     #[error(transparent)]
     Features(#[from] FeaturesError),
     #[error(transparent)]

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use ndarray::Array2;
 
 use super::excerpts::StoreExcerpts;
-use super::factors::{hold_out_test_listens, load_or_fit, play_counts};
+use super::factors::{hold_out_test_listens, load_or_fit};
 use super::split::{Part, SplitFractions, TrackSplit};
 use super::ColdstartError;
 use crate::cf::eval::Split as ListenSplit;
@@ -19,6 +19,7 @@ use crate::convnet::train::{
 use crate::convnet::ConvnetConfig;
 use crate::features::{self, FeatureStore, Shard};
 use crate::predict::missing_features;
+use crate::project::cf_stage::play_matrix;
 use crate::project::{layout, Project};
 
 /// What the network is trained to minimise.
@@ -164,8 +165,7 @@ pub(crate) fn coldstart_factors(
     progress: &mut dyn FnMut(&IterationReport),
     cancel: &AtomicBool,
 ) -> Result<(ListenSplit, Factors, bool), ColdstartError> {
-    let tracks = project.catalog().track_count()?;
-    let counts = play_counts(&project.catalog().plays()?, tracks)?;
+    let (counts, _) = play_matrix(project)?;
     let listens = hold_out_test_listens(&counts, split)?;
     let (factors, fitted) = load_or_fit(project.layout(), &listens.train, wmf, progress, cancel)?;
     Ok((listens, factors, fitted))
