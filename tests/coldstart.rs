@@ -532,7 +532,7 @@ fn history(dir: &Path) -> Vec<serde_json::Value> {
 fn training_survives_kill_9_and_ctrl_c_and_continues_its_history() {
     let dir = tempfile::tempdir().unwrap();
     let project_dir = dir.path().join("p");
-    drop(synthetic_project(&project_dir, 60, 50, &[]));
+    drop(synthetic_project(&project_dir, 100, 80, &[]));
     let config = dir.path().join("tiny.json");
     std::fs::write(&config, serde_json::to_string(&tiny_config(6)).unwrap()).unwrap();
     let train = |resume: bool| {
@@ -544,9 +544,9 @@ fn training_survives_kill_9_and_ctrl_c_and_continues_its_history() {
             .arg(&config)
             .args([
                 "--epochs",
-                "40",
+                "60",
                 "--patience",
-                "40",
+                "60",
                 "--batch",
                 "8",
                 "--lr",
@@ -583,7 +583,7 @@ fn training_survives_kill_9_and_ctrl_c_and_continues_its_history() {
     child.wait().unwrap();
     let killed = history(&project_dir);
     assert!(project_dir.join("model/checkpoint.safetensors").is_file());
-    assert!(killed.len() < 41, "killed mid-run");
+    assert!(killed.len() < 61, "killed mid-run");
 
     // Resumed, then Ctrl-C (SIGINT): it saves the finished epochs and says how to go on.
     let mut child = train(true)
@@ -602,7 +602,7 @@ fn training_survives_kill_9_and_ctrl_c_and_continues_its_history() {
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("--resume"), "{stdout}");
     let before = history(&project_dir);
-    assert!(before.len() >= killed.len() + 2 && before.len() < 41);
+    assert!(before.len() >= killed.len() + 2 && before.len() < 61);
     assert_eq!(before[..killed.len()], killed[..]);
 
     let output = train(true).output().unwrap();
@@ -615,7 +615,7 @@ fn training_survives_kill_9_and_ctrl_c_and_continues_its_history() {
     let epochs: Vec<u64> = after.iter().map(|r| r["epoch"].as_u64().unwrap()).collect();
     assert_eq!(
         epochs,
-        (0..=40).collect::<Vec<_>>(),
+        (0..=60).collect::<Vec<_>>(),
         "each epoch once, in order"
     );
     assert_eq!(
@@ -642,7 +642,7 @@ fn training_survives_kill_9_and_ctrl_c_and_continues_its_history() {
     }
     let factors: Array2<f32> =
         npy::read_finite_f32(&project_dir.join(layout::PREDICT_FACTORS)).unwrap();
-    assert_eq!(factors.dim(), (60, 6));
+    assert_eq!(factors.dim(), (100, 6));
     let table: serde_json::Value =
         serde_json::from_slice(&std::fs::read(project_dir.join(layout::EVAL_COLDSTART)).unwrap())
             .unwrap();
