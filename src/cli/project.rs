@@ -110,13 +110,63 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
         format!("present: {}", layout::ITEM_FACTORS)
     };
     println!("cf        {cf_state}");
-    let eval_state = if layout.path(layout::EVAL_CF).exists() {
-        format!("present: {}", layout::EVAL_CF)
-    } else {
-        "missing: run `deepcuts eval-cf`".to_owned()
-    };
-    println!("eval-cf   {eval_state}");
+    // Later stages are stale when an input they read changed after they ran (file times).
+    let stages: [(&str, &str, &[&str], &str); 5] = [
+        (
+            "eval-cf",
+            layout::EVAL_CF,
+            &[layout::ITEM_FACTORS],
+            "deepcuts eval-cf",
+        ),
+        ("split", layout::SPLIT_TSV, &[], "deepcuts train"),
+        (
+            "model",
+            layout::MODEL_WEIGHTS,
+            &[JOURNAL, layout::SPLIT_TSV],
+            "deepcuts train",
+        ),
+        (
+            "predict",
+            layout::PREDICT_FACTORS,
+            &[layout::MODEL_WEIGHTS, JOURNAL],
+            "deepcuts predict",
+        ),
+        (
+            "eval",
+            layout::EVAL_COLDSTART,
+            &[layout::PREDICT_FACTORS],
+            "deepcuts eval",
+        ),
+    ];
+    for (name, relative, inputs, command) in stages {
+        println!(
+            "{name:<9} {}",
+            stage_state(layout, relative, inputs, command)
+        );
+    }
     Ok(Outcome::Success)
+}
+
+/// The feature journal, which changes whenever features are computed.
+const JOURNAL: &str = "features/journal.tsv";
+
+/// "present", "missing" or "stale" for the artifact at `relative`, compared with its inputs.
+fn stage_state(layout: &layout::Layout, relative: &str, inputs: &[&str], command: &str) -> String {
+    let modified = |relative: &str| {
+        std::fs::metadata(layout.path(relative))
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    let Some(written) = modified(relative) else {
+        return format!("missing: run `{command}`");
+    };
+    match inputs
+        .iter()
+        .find(|input| modified(input).is_some_and(|t| t > written))
+    {
+        Some(input) => format!("stale: {input} changed since; run `{command}`"),
+        None => format!("present: {relative}"),
+    }
 }
 
 /// Whether the play counts changed after the last `cf` run (it records the change stamp it saw;
