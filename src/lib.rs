@@ -13,6 +13,7 @@ pub mod demo;
 pub mod dsp;
 pub mod features;
 pub mod io;
+pub mod pipeline;
 pub mod predict;
 pub mod project;
 pub mod usage;

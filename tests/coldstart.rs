@@ -537,11 +537,12 @@ fn training_survives_kill_9_and_ctrl_c_and_continues_its_history() {
     std::fs::write(&config, serde_json::to_string(&tiny_config(6)).unwrap()).unwrap();
     let train = |resume: bool| {
         let mut command = deepcuts();
+        command.arg("train").arg(&project_dir);
+        // A resumed run takes the interrupted run's config from its checkpoint.
+        if !resume {
+            command.arg("--config").arg(&config);
+        }
         command
-            .arg("train")
-            .arg(&project_dir)
-            .arg("--config")
-            .arg(&config)
             .args([
                 "--epochs",
                 "60",
@@ -605,6 +606,16 @@ fn training_survives_kill_9_and_ctrl_c_and_continues_its_history() {
     assert!(before.len() >= killed.len() + 2 && before.len() < 61);
     assert_eq!(before[..killed.len()], killed[..]);
 
+    let status = deepcuts().arg("status").arg(&project_dir).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains(&format!(
+            "model     interrupted after epoch {}",
+            before.len() - 1
+        )),
+        "{status}"
+    );
+
     let output = train(true).output().unwrap();
     assert!(
         output.status.success(),
@@ -633,6 +644,9 @@ fn training_survives_kill_9_and_ctrl_c_and_continues_its_history() {
     // The weights are a loadable model of the asked-for config.
     let weights = ConvnetWeights::load(&project_dir.join("model/weights.safetensors")).unwrap();
     assert_eq!(weights.config, tiny_config(6));
+    let status = deepcuts().arg("status").arg(&project_dir).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("model     present"), "{status}");
 
     // The trained project through the other commands.
     for args in [&["predict"][..], &["eval", "--baseline", "mel-stats"]] {

@@ -100,6 +100,79 @@ fn a_demo_world_goes_from_catalog_to_cf_evaluation() {
 }
 
 #[test]
+fn the_pipeline_runs_what_is_not_done_and_deepcuts_alone_opens_the_demo_world() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_dir = dir.path().join("demo");
+    let p = project_dir.to_str().unwrap();
+    ok(&["demo", p, "--tracks", "60", "--users", "80", "--seed", "3"]);
+    let out = ok(&["pipeline", p, "--until", "cf", "--threads", "1"]);
+    assert!(out.contains("== features (not run yet)"), "{out}");
+    assert!(out.contains("== cf (not run yet)"), "{out}");
+    assert!(project_dir.join("cf/item_factors.npy").is_file());
+    assert!(
+        !project_dir.join("eval/cf.json").exists(),
+        "--until cf: {out}"
+    );
+
+    let out = ok(&["pipeline", p, "--epochs", "2", "--threads", "1"]);
+    for stage in ["features", "cf"] {
+        assert!(out.contains(&format!("== {stage}: up to date")), "{out}");
+    }
+    for stage in ["eval-cf", "train", "predict", "eval"] {
+        assert!(out.contains(&format!("== {stage} (not run yet)")), "{out}");
+    }
+    let table: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(project_dir.join("eval/coldstart.json")).unwrap())
+            .unwrap();
+    assert!(table["convnet"]["auc"].is_f64(), "{table}");
+    let status = ok(&["status", p]);
+    for stage in ["eval-cf", "model", "predict", "eval"] {
+        assert!(
+            status.contains(&format!("\n{stage:<9} present: ")),
+            "{status}"
+        );
+    }
+
+    // New listens make the factors, and everything learned from them, stale.
+    let weights = project_dir.join("model/weights.safetensors");
+    let trained = std::fs::metadata(&weights).unwrap().modified().unwrap();
+    let log = dir.path().join("log.csv");
+    std::fs::write(&log, "user,track,count\nnewcomer,3,5\n").unwrap();
+    ok(&["import-usage", p, log.to_str().unwrap(), "--format", "csv"]);
+    let status = ok(&["status", p]);
+    assert!(
+        status.contains("cf        stale: the play counts changed"),
+        "{status}"
+    );
+
+    // `deepcuts` alone brings the demo world in DEEPCUTS_DEMO_DIR up to date.
+    let output = Command::new(env!("CARGO_BIN_EXE_deepcuts"))
+        .env("DEEPCUTS_DEMO_DIR", &project_dir)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("here is the demo world"), "{out}");
+    assert!(out.contains("== features: up to date"), "{out}");
+    for stage in ["cf", "eval-cf"] {
+        assert!(
+            out.contains(&format!("== {stage} (stale: the play counts changed"))
+                || out.contains(&format!("== {stage} (stale: cf/item_factors.npy changed")),
+            "{stage}: {out}"
+        );
+    }
+    assert!(
+        out.contains("== train (stale: cf/item_factors.npy changed since)"),
+        "{out}"
+    );
+    assert!(out.contains("The demo world is ready"), "{out}");
+    assert!(std::fs::metadata(&weights).unwrap().modified().unwrap() > trained);
+    let again = ok(&["pipeline", p]);
+    assert_eq!(again.matches(": up to date").count(), 6, "{again}");
+}
+
+#[test]
 fn features_resume_after_kill_9_without_redoing_finished_tracks() {
     let dir = tempfile::tempdir().unwrap();
     let project_dir = dir.path().join("demo");

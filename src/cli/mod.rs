@@ -10,6 +10,7 @@ mod features;
 mod info;
 mod interrupt;
 mod mel;
+mod pipeline;
 mod play;
 mod predict;
 mod progress;
@@ -19,7 +20,7 @@ mod usage;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 /// deepcuts: content-based music recommendation with convnets. Predicts where a track sits in
 /// a collaborative-filtering latent space from its audio alone, and shows what the network
@@ -67,6 +68,9 @@ enum Command {
     Forward(predict::ForwardArgs),
     /// The cold-start table: random, baseline, convnet and upper bound (AUC, mAP@500).
     Eval(eval::Args),
+    /// Run every stage that is missing, stale or interrupted, in order (features → cf →
+    /// eval-cf → train → predict → eval); resumable.
+    Pipeline(pipeline::Args),
     /// Measure the speed of a stage.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -89,28 +93,9 @@ pub fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let result = match cli.command {
-        None => {
-            let _ = Cli::command().print_help();
-            Ok(Outcome::Success)
-        }
-        Some(Command::Info(args)) => info::run(args),
-        Some(Command::Mel(args)) => mel::run(args),
-        Some(Command::Demo(args)) => demo::run(args),
-        Some(Command::New(args)) => project::new(args),
-        Some(Command::AddAudio(args)) => project::add_audio(args),
-        Some(Command::Play(args)) => play::run(args),
-        Some(Command::Status(args)) => project::status(args),
-        Some(Command::ImportUsage(args)) => usage::run(args),
-        Some(Command::Cf(args)) => cf::cf(args),
-        Some(Command::EvalCf(args)) => cf::eval_cf(args),
-        Some(Command::ImportFactors(args)) => cf::import_factors(args),
-        Some(Command::Features(args)) => features::run(args),
-        Some(Command::MergeFeatures(args)) => features::merge(args),
-        Some(Command::Train(args)) => train::run(args),
-        Some(Command::Predict(args)) => predict::predict(args),
-        Some(Command::Forward(args)) => predict::forward(args),
-        Some(Command::Eval(args)) => eval::run(args),
-        Some(Command::Bench(command)) => bench::run(command),
+        // Given nothing, deepcuts shows the demo world.
+        None => pipeline::demo_world(),
+        Some(command) => dispatch(command),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
@@ -119,6 +104,46 @@ pub fn main() -> ExitCode {
             eprintln!("error: {}", describe(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Runs one command.
+fn dispatch(command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Info(args) => info::run(args),
+        Command::Mel(args) => mel::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::New(args) => project::new(args),
+        Command::AddAudio(args) => project::add_audio(args),
+        Command::Play(args) => play::run(args),
+        Command::Status(args) => project::status(args),
+        Command::ImportUsage(args) => usage::run(args),
+        Command::Cf(args) => cf::cf(args),
+        Command::EvalCf(args) => cf::eval_cf(args),
+        Command::ImportFactors(args) => cf::import_factors(args),
+        Command::Features(args) => features::run(args),
+        Command::MergeFeatures(args) => features::merge(args),
+        Command::Train(args) => train::run(args),
+        Command::Predict(args) => predict::predict(args),
+        Command::Forward(args) => predict::forward(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Pipeline(args) => pipeline::run(args),
+        Command::Bench(command) => bench::run(command),
+    }
+}
+
+/// Runs the command that `args` (without the program name) spell, as if typed: stages
+/// composed by `pipeline` print and report exactly as they do on their own.
+fn run_command<I, S>(args: I) -> anyhow::Result<Outcome>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    let words = std::iter::once(std::ffi::OsString::from("deepcuts"))
+        .chain(args.into_iter().map(Into::into));
+    match Cli::try_parse_from(words)?.command {
+        Some(command) => dispatch(command),
+        None => anyhow::bail!("no command given"),
     }
 }
 

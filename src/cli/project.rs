@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::{interrupt, progress, Outcome};
 use crate::features::{self, Shard};
+use crate::pipeline::{stage_statuses, Stage, StageState};
 use crate::project::audio_import::scan_folders;
 use crate::project::source::TrackSource;
 use crate::project::{layout, Project};
@@ -90,96 +91,43 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
         plays.triplets.len()
     );
     let store = features::open_store(&project, Shard::ALL)?;
-    let (done, failed, pending) = store.counts();
-    let pending_with_audio = pending.saturating_sub(tracks.len() - with_audio);
-    let stale = if pending_with_audio > 0 {
-        "  (stale: run `deepcuts features`)"
+    let failures = store.failures();
+    let split = if project.layout().path(layout::SPLIT_TSV).exists() {
+        format!("present: {}", layout::SPLIT_TSV)
     } else {
-        ""
+        "missing: `deepcuts train` draws it".to_owned()
     };
-    println!("features  {done} done, {failed} failed, {pending_with_audio} to do{stale}");
-    for (row, reason) in store.failures().iter().take(args.failures) {
-        println!("          failed: track {row}: {reason}");
-    }
-    let layout = project.layout();
-    let cf_state = if !layout.path(layout::ITEM_FACTORS).exists() {
-        "missing: run `deepcuts cf`".to_owned()
-    } else if cf_is_stale(&project) {
-        "stale: the play counts changed since `deepcuts cf` ran".to_owned()
-    } else {
-        format!("present: {}", layout::ITEM_FACTORS)
-    };
-    println!("cf        {cf_state}");
-    // Later stages are stale when an input they read changed after they ran (file times).
-    let stages: [(&str, &str, &[&str], &str); 5] = [
-        (
-            "eval-cf",
-            layout::EVAL_CF,
-            &[layout::ITEM_FACTORS],
-            "deepcuts eval-cf",
-        ),
-        ("split", layout::SPLIT_TSV, &[], "deepcuts train"),
-        (
-            "model",
-            layout::MODEL_WEIGHTS,
-            &[JOURNAL, layout::SPLIT_TSV],
-            "deepcuts train",
-        ),
-        (
-            "predict",
-            layout::PREDICT_FACTORS,
-            &[layout::MODEL_WEIGHTS, JOURNAL],
-            "deepcuts predict",
-        ),
-        (
-            "eval",
-            layout::EVAL_COLDSTART,
-            &[layout::PREDICT_FACTORS],
-            "deepcuts eval",
-        ),
-    ];
-    for (name, relative, inputs, command) in stages {
-        println!(
-            "{name:<9} {}",
-            stage_state(layout, relative, inputs, command)
-        );
+    for status in stage_statuses(&project)? {
+        let stage = status.stage;
+        let command = format!("deepcuts {} {}", stage.name(), args.dir.display());
+        let state = match &status.state {
+            StageState::Done if stage == Stage::Features => status.output.clone(),
+            StageState::Done => format!("present: {}", status.output),
+            StageState::Missing if stage == Stage::Features => {
+                format!("{}: run `{command}`", status.output)
+            }
+            StageState::Missing => format!("missing: run `{command}`"),
+            StageState::Stale(why) if stage == Stage::Features => {
+                format!("{} (stale: {why}; run `{command}`)", status.output)
+            }
+            StageState::Stale(why) => format!("stale: {why}; run `{command}`"),
+            StageState::Interrupted { epochs_done } => {
+                format!("interrupted after epoch {epochs_done}: run `{command} --resume`")
+            }
+        };
+        let name = match stage {
+            Stage::Train => "model",
+            other => other.name(),
+        };
+        println!("{name:<9} {state}");
+        if stage == Stage::Features {
+            for (row, reason) in failures.iter().take(args.failures) {
+                println!("          failed: track {row}: {reason}");
+            }
+        }
+        if stage == Stage::EvalCf {
+            println!("{:<9} {split}", "split");
+        }
     }
     Ok(Outcome::Success)
-}
-
-/// The feature journal, which changes whenever features are computed.
-const JOURNAL: &str = "features/journal.tsv";
-
-/// "present", "missing" or "stale" for the artifact at `relative`, compared with its inputs.
-fn stage_state(layout: &layout::Layout, relative: &str, inputs: &[&str], command: &str) -> String {
-    let modified = |relative: &str| {
-        std::fs::metadata(layout.path(relative))
-            .and_then(|m| m.modified())
-            .ok()
-    };
-    let Some(written) = modified(relative) else {
-        return format!("missing: run `{command}`");
-    };
-    match inputs
-        .iter()
-        .find(|input| modified(input).is_some_and(|t| t > written))
-    {
-        Some(input) => format!("stale: {input} changed since; run `{command}`"),
-        None => format!("present: {relative}"),
-    }
-}
-
-/// Whether the play counts changed after the last `cf` run (it records the change stamp it saw;
-/// imported factors record none and are never stale by this test).
-fn cf_is_stale(project: &Project) -> bool {
-    let recorded = std::fs::read(project.layout().path(layout::CF_CONFIG))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|config| config.get("plays_changed").cloned());
-    let current = project.catalog().meta("plays_changed").ok().flatten();
-    match recorded {
-        Some(serde_json::Value::String(seen)) => current.as_deref() != Some(seen.as_str()),
-        Some(serde_json::Value::Null) => current.is_some(),
-        _ => false,
-    }
 }

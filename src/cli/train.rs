@@ -11,16 +11,18 @@ use super::{interrupt, progress, Outcome};
 use crate::coldstart::{
     train_project, ObjectiveKind, SplitOptions, TrainOptions, TrainPlan, TrainProgress,
 };
-use crate::convnet::train::{StopReason, TrainEvent};
+use crate::convnet::train::{checkpoint_summary, StopReason, TrainEvent};
 use crate::convnet::ConvnetConfig;
+use crate::project::layout;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The project folder (with features and play counts).
     dir: PathBuf,
-    /// Network size: `small`, `paper`, or a JSON/TOML config file.
-    #[arg(long, default_value = "small")]
-    config: String,
+    /// Network size: `small`, `paper`, or a JSON/TOML config file [default: `small`, or with
+    /// `--resume` the interrupted run's].
+    #[arg(long)]
+    config: Option<String>,
     /// Most epochs (training stops earlier when the validation loss stops improving).
     #[arg(long)]
     epochs: Option<usize>,
@@ -73,7 +75,14 @@ pub fn resolve_config(name: &str) -> anyhow::Result<ConvnetConfig> {
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let project = crate::project::Project::open(&args.dir)?;
-    let config = resolve_config(&args.config)?;
+    let config = match (&args.config, args.resume) {
+        (Some(name), _) => resolve_config(name)?,
+        (None, true) => match checkpoint_summary(&project.layout().path(layout::MODEL_DIR))? {
+            Some(checkpoint) => checkpoint.config,
+            None => ConvnetConfig::preset("small")?,
+        },
+        (None, false) => ConvnetConfig::preset("small")?,
+    };
     let objective = match args.objective {
         ObjectiveArg::Mse => ObjectiveKind::Mse,
         ObjectiveArg::Wpe => ObjectiveKind::Wpe,

@@ -206,6 +206,9 @@ pub enum TrainError {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct LoopState {
     epochs_done: usize,
+    /// The run ended by itself (last epoch or early stopping), not by an interruption.
+    #[serde(default)]
+    finished: bool,
     best_epoch: usize,
     best_valid_loss: Option<f64>,
     history: Vec<EpochRecord>,
@@ -944,13 +947,23 @@ fn train_loop(
     }
 
     loop {
-        if run.early_stop_due() {
-            return Ok(run.outcome(StopReason::EarlyStopped));
-        }
         let epoch = run.state.epochs_done + 1;
-        if epoch > run.settings.max_epochs {
-            return Ok(run.outcome(StopReason::MaxEpochs));
+        let stop = if run.early_stop_due() {
+            Some(StopReason::EarlyStopped)
+        } else if epoch > run.settings.max_epochs {
+            Some(StopReason::MaxEpochs)
+        } else {
+            None
+        };
+        if let Some(stop) = stop {
+            if !run.state.finished {
+                run.state.finished = true;
+                run.save_checkpoint(&trainer)?;
+            }
+            return Ok(run.outcome(stop));
         }
+        // A finished run resumed with more epochs (or patience) goes on.
+        run.state.finished = false;
         let start = Instant::now();
         let mut order = run.usable(&run.split.train);
         order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(phase_seed(
@@ -985,6 +998,54 @@ fn train_loop(
     }
 }
 
+/// What a training checkpoint says about its run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointSummary {
+    pub config: ConvnetConfig,
+    pub epochs_done: usize,
+    /// False when the run was interrupted (Ctrl-C, `kill -9`): `--resume` continues it.
+    pub finished: bool,
+}
+
+/// The summary of `dir`'s checkpoint, `None` when there is none.
+pub fn checkpoint_summary(dir: &Path) -> Result<Option<CheckpointSummary>, TrainError> {
+    let path = dir.join(CHECKPOINT_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let (config, state) = checkpoint_config_and_state(&TensorFile::read(&path)?, &path)?;
+    Ok(Some(CheckpointSummary {
+        config,
+        epochs_done: state.epochs_done,
+        finished: state.finished,
+    }))
+}
+
+/// The config and loop state in a checkpoint's metadata.
+fn checkpoint_config_and_state(
+    file: &TensorFile,
+    path: &Path,
+) -> Result<(ConvnetConfig, LoopState), TrainError> {
+    let mismatch = |message: String| TrainError::CheckpointMismatch {
+        path: path.to_owned(),
+        message,
+    };
+    let stored = file
+        .metadata
+        .get(CONFIG_METADATA_KEY)
+        .ok_or_else(|| mismatch("no config in the metadata".into()))?;
+    let config = ConvnetConfig::from_json(stored, &path.display().to_string())
+        .map_err(WeightsError::from)?;
+    let state = file
+        .metadata
+        .get(STATE_METADATA_KEY)
+        .ok_or_else(|| mismatch("no training state in the metadata".into()))
+        .and_then(|json| {
+            serde_json::from_str(json).map_err(|e| mismatch(format!("training state: {e}")))
+        })?;
+    Ok((config, state))
+}
+
 /// Restores the model, momentum and loop state from a checkpoint written by `save_checkpoint`.
 fn load_checkpoint(
     path: &Path,
@@ -996,24 +1057,12 @@ fn load_checkpoint(
         message,
     };
     let mut file = TensorFile::read(path)?;
-    let stored = file
-        .metadata
-        .get(CONFIG_METADATA_KEY)
-        .ok_or_else(|| mismatch("no config in the metadata".into()))?;
-    let stored = ConvnetConfig::from_json(stored, &path.display().to_string())
-        .map_err(WeightsError::from)?;
+    let (stored, state) = checkpoint_config_and_state(&file, path)?;
     if &stored != config {
         return Err(mismatch(format!(
             "it was trained with {stored:?}, this run asks for {config:?}"
         )));
     }
-    let state: LoopState = file
-        .metadata
-        .get(STATE_METADATA_KEY)
-        .ok_or_else(|| mismatch("no training state in the metadata".into()))
-        .and_then(|json| {
-            serde_json::from_str(json).map_err(|e| mismatch(format!("training state: {e}")))
-        })?;
     let weights = ConvnetWeights::from_tensors(config, |spec| file.take(spec))?;
     let mut trainer = Trainer::new(&weights, settings)?;
     let velocities = parameter_specs(config)
