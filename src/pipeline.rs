@@ -11,8 +11,8 @@ use crate::features::{self, FeaturesError, Shard};
 use crate::project::source::TrackSource;
 use crate::project::{layout, Project, ProjectError};
 
-/// The stages, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The stages, in the order they run (their command-line names are the commands').
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Stage {
     Features,
     Cf,

@@ -16,8 +16,8 @@ pub struct Args {
     /// The project folder.
     dir: PathBuf,
     /// Stop after this stage.
-    #[arg(long, value_enum, default_value_t = Until::Eval)]
-    until: Until,
+    #[arg(long, value_enum, default_value_t = Stage::Eval)]
+    until: Stage,
     /// Network size for a new training run: `small`, `paper`, or a config file.
     #[arg(long)]
     config: Option<String>,
@@ -27,30 +27,6 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-}
-
-/// The last stage to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Until {
-    Features,
-    Cf,
-    EvalCf,
-    Train,
-    Predict,
-    Eval,
-}
-
-impl Until {
-    fn stage(self) -> Stage {
-        match self {
-            Until::Features => Stage::Features,
-            Until::Cf => Stage::Cf,
-            Until::EvalCf => Stage::EvalCf,
-            Until::Train => Stage::Train,
-            Until::Predict => Stage::Predict,
-            Until::Eval => Stage::Eval,
-        }
-    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -72,7 +48,7 @@ pub fn demo_world() -> anyhow::Result<Outcome> {
     println!("Each stage is resumable: Ctrl-C stops it cleanly and running again continues.");
     let outcome = run_pipeline(&Args {
         dir: dir.clone(),
-        until: Until::Eval,
+        until: Stage::Eval,
         config: None,
         epochs: None,
         threads: None,
@@ -120,7 +96,7 @@ fn run_pipeline(args: &Args) -> anyhow::Result<Outcome> {
         let why = match &state {
             None | Some(StageState::Done) => {
                 println!("== {}: up to date", stage.name());
-                if stage == args.until.stage() {
+                if stage == args.until {
                     break;
                 }
                 continue;
@@ -143,7 +119,7 @@ fn run_pipeline(args: &Args) -> anyhow::Result<Outcome> {
         if matches!(stage_outcome, Outcome::SomeFailed) {
             outcome = Outcome::SomeFailed;
         }
-        if stage == args.until.stage() {
+        if stage == args.until {
             break;
         }
     }
