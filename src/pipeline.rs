@@ -48,6 +48,11 @@ impl Stage {
     pub fn needs_plays(self) -> bool {
         self != Stage::Features
     }
+
+    /// Whether the stage needs computed features (the convnet's stages do).
+    pub fn needs_features(self) -> bool {
+        matches!(self, Stage::Train | Stage::Predict | Stage::Eval)
+    }
 }
 
 /// How far a stage is.

@@ -173,6 +173,41 @@ fn the_pipeline_runs_what_is_not_done_and_deepcuts_alone_opens_the_demo_world() 
 }
 
 #[test]
+fn the_pipeline_on_a_listening_log_alone_stops_before_the_convnet() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_dir = dir.path().join("log-only");
+    let p = project_dir.to_str().unwrap();
+    ok(&["new", p]);
+    let out = ok(&["pipeline", p]);
+    assert!(out.contains("no play counts"), "{out}");
+    let mut log = String::from("user,track,count\n");
+    for user in 0..30 {
+        for track in 0..30 {
+            if (user + track) % 3 == 0 {
+                log.push_str(&format!("u{user},Artist - Song {track},2\n"));
+            }
+        }
+    }
+    let log_path = dir.path().join("log.csv");
+    std::fs::write(&log_path, log).unwrap();
+    let log_arg = log_path.to_str().unwrap();
+    ok(&[
+        "import-usage",
+        p,
+        log_arg,
+        "--format",
+        "csv",
+        "--add-missing",
+    ]);
+    let out = ok(&["pipeline", p]);
+    assert!(out.contains("== features: up to date"), "{out}");
+    assert!(out.contains("== eval-cf (not run yet)"), "{out}");
+    assert!(out.contains("no track has features"), "{out}");
+    assert!(project_dir.join("cf/item_factors.npy").is_file());
+    assert!(!project_dir.join("model").exists(), "{out}");
+}
+
+#[test]
 fn features_resume_after_kill_9_without_redoing_finished_tracks() {
     let dir = tempfile::tempdir().unwrap();
     let project_dir = dir.path().join("demo");

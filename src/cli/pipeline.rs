@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 
 use super::{interrupt, run_command, Outcome};
+use crate::features::{self, Shard};
 use crate::pipeline::{stage_statuses, Stage, StageState};
 use crate::project::{layout, Project};
 
@@ -85,6 +86,13 @@ fn run_pipeline(args: &Args) -> anyhow::Result<Outcome> {
             println!(
                 "no play counts: import a listening log (`deepcuts import-usage`) to go on \
                  past features"
+            );
+            break;
+        }
+        if stage.needs_features() && features::open_store(&project, Shard::ALL)?.counts().0 == 0 {
+            println!(
+                "no track has features (no audio): add audio (`deepcuts add-audio`) to go on \
+                 past eval-cf"
             );
             break;
         }
