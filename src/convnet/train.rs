@@ -5,7 +5,7 @@
 //! masks) while the optimiser runs. Data comes through `ExcerptSource`, so any feature store
 //! plugs in.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -1013,7 +1013,7 @@ pub fn checkpoint_summary(dir: &Path) -> Result<Option<CheckpointSummary>, Train
     if !path.exists() {
         return Ok(None);
     }
-    let (config, state) = checkpoint_config_and_state(&TensorFile::read(&path)?, &path)?;
+    let (config, state) = checkpoint_config_and_state(&TensorFile::read_metadata(&path)?, &path)?;
     Ok(Some(CheckpointSummary {
         config,
         epochs_done: state.epochs_done,
@@ -1023,21 +1023,19 @@ pub fn checkpoint_summary(dir: &Path) -> Result<Option<CheckpointSummary>, Train
 
 /// The config and loop state in a checkpoint's metadata.
 fn checkpoint_config_and_state(
-    file: &TensorFile,
+    metadata: &HashMap<String, String>,
     path: &Path,
 ) -> Result<(ConvnetConfig, LoopState), TrainError> {
     let mismatch = |message: String| TrainError::CheckpointMismatch {
         path: path.to_owned(),
         message,
     };
-    let stored = file
-        .metadata
+    let stored = metadata
         .get(CONFIG_METADATA_KEY)
         .ok_or_else(|| mismatch("no config in the metadata".into()))?;
     let config = ConvnetConfig::from_json(stored, &path.display().to_string())
         .map_err(WeightsError::from)?;
-    let state = file
-        .metadata
+    let state = metadata
         .get(STATE_METADATA_KEY)
         .ok_or_else(|| mismatch("no training state in the metadata".into()))
         .and_then(|json| {
@@ -1057,7 +1055,7 @@ fn load_checkpoint(
         message,
     };
     let mut file = TensorFile::read(path)?;
-    let (stored, state) = checkpoint_config_and_state(&file, path)?;
+    let (stored, state) = checkpoint_config_and_state(&file.metadata, path)?;
     if &stored != config {
         return Err(mismatch(format!(
             "it was trained with {stored:?}, this run asks for {config:?}"

@@ -291,6 +291,37 @@ impl TensorFile {
         })
     }
 
+    /// Reads only the string metadata of a safetensors file (its header), not the tensors.
+    pub fn read_metadata(path: &Path) -> Result<HashMap<String, String>, WeightsError> {
+        use std::io::Read;
+        let read_err = |source| WeightsError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let format = |message: &str| WeightsError::Format {
+            path: path.to_owned(),
+            message: message.to_owned(),
+        };
+        let mut file = std::fs::File::open(path).map_err(read_err)?;
+        let mut length = [0u8; 8];
+        file.read_exact(&mut length).map_err(read_err)?;
+        // safetensors caps the header at 100 MB.
+        let length = usize::try_from(u64::from_le_bytes(length))
+            .ok()
+            .filter(|&n| n <= 100_000_000)
+            .ok_or_else(|| format("header length out of range"))?;
+        let mut header = vec![0u8; length];
+        file.read_exact(&mut header).map_err(read_err)?;
+        #[derive(serde::Deserialize)]
+        struct Header {
+            #[serde(rename = "__metadata__", default)]
+            metadata: HashMap<String, String>,
+        }
+        serde_json::from_slice::<Header>(&header)
+            .map(|header| header.metadata)
+            .map_err(|e| format(&format!("header: {e}")))
+    }
+
     /// Removes and returns one tensor, checking its shape and that every value is finite.
     pub fn take(&mut self, spec: &TensorSpec) -> Result<Vec<f32>, WeightsError> {
         let (shape, data) =
@@ -413,6 +444,32 @@ mod tests {
         let weights = ConvnetWeights::init(&tiny(), 7);
         weights.save(&path).unwrap();
         assert_eq!(ConvnetWeights::load(&path).unwrap(), weights);
+    }
+
+    #[test]
+    fn the_header_alone_gives_the_metadata_the_safetensors_crate_reads() {
+        // The PyTorch-written reference file, and a truncated copy whose tensors are gone.
+        let path = Path::new("tests/data/convnet/tiny.safetensors");
+        let bytes = std::fs::read(path).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let expected = header.metadata().clone().unwrap();
+        assert!(expected.contains_key(CONFIG_METADATA_KEY));
+        assert_eq!(TensorFile::read_metadata(path).unwrap(), expected);
+        let dir = tempfile::tempdir().unwrap();
+        let cut = dir.path().join("cut.safetensors");
+        let header_end = 8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        std::fs::write(&cut, &bytes[..header_end]).unwrap();
+        assert_eq!(TensorFile::read_metadata(&cut).unwrap(), expected);
+        std::fs::write(&cut, &bytes[..header_end - 1]).unwrap();
+        assert!(matches!(
+            TensorFile::read_metadata(&cut),
+            Err(WeightsError::Read { .. })
+        ));
+        std::fs::write(&cut, u64::MAX.to_le_bytes()).unwrap();
+        assert!(matches!(
+            TensorFile::read_metadata(&cut),
+            Err(WeightsError::Format { .. })
+        ));
     }
 
     /// Writes the tiny weights with one tensor replaced by `edit`.
