@@ -24,6 +24,8 @@ use symphonia::core::meta::{MetadataOptions, StandardTag};
 use symphonia::core::units::{TimeBase, Timestamp};
 use symphonia_adapter_libopus::OpusDecoder;
 
+use super::mp4_edits;
+
 /// What can go wrong reading an audio file. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
@@ -127,6 +129,9 @@ static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
 /// Opus's ~80 ms convergence), so a seek starts decoding this long before the target and
 /// discards the run-up.
 const SEEK_PREROLL_SECS: f64 = 0.1;
+
+/// symphonia's short name of the MP4/M4A reader.
+const MP4_SHORT_NAME: &str = "isomp4";
 
 /// Decoders may run past the container's declared length by their final packet's padding
 /// (AAC in MP4 does); more than this means the header is wrong, not padded.
@@ -264,13 +269,22 @@ impl AudioStream {
         // Demuxers put timestamp 0 at the first playable frame, leading encoder delay at
         // negative timestamps (MP3, Vorbis), except Ogg Opus, whose granules count the
         // pre-skip; a stream cut from a live one starts at a positive timestamp.
-        let origin_ts = start_ts.max(0) + pre_skip_frames as i64;
-        let num_frames = track_frames
+        let mut origin_ts = start_ts.max(0) + pre_skip_frames as i64;
+        let mut num_frames = track_frames
             .map(|frames| frames.saturating_sub(pre_skip_frames))
             .or_else(|| {
                 let secs = time_base?.calc_duration(track_duration?)?.as_secs_f64();
                 Some((secs * f64::from(sample_rate_hz)).round() as u64)
             });
+        // MP4 marks AAC's priming and padding with an edit list that symphonia leaves to us;
+        // the timeline then starts where the edit does, like Opus's pre-skip above.
+        if reader.format_info().short_name == MP4_SHORT_NAME {
+            if let Some(edit) = mp4_edits::track_edit(path, track_id) {
+                origin_ts += i64::try_from(edit.media_start).unwrap_or(0);
+                let frames = (edit.duration_secs * f64::from(sample_rate_hz)).round() as u64;
+                num_frames = Some(num_frames.map_or(frames, |n| n.min(frames)));
+            }
+        }
         let tags = Tags::read(reader.as_mut());
         let info = AudioInfo {
             tags,

@@ -3,6 +3,7 @@
 
 pub mod decode;
 pub mod excerpt;
+mod mp4_edits;
 pub mod player;
 pub mod resample;
 pub mod scan;
