@@ -2,6 +2,7 @@
 //! thread and on all threads.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rayon::prelude::*;
 
@@ -27,6 +28,20 @@ pub struct StageFigures {
 }
 
 impl StageFigures {
+    /// Figures of `tracks` 30-s excerpts from the one-thread run (wall time and that thread's
+    /// CPU seconds) and the all-threads run.
+    fn of_excerpts(tracks: usize, one: Duration, cpu_secs: Option<f64>, all: Duration) -> Self {
+        let n = tracks as f64;
+        Self {
+            tracks,
+            ms_per_track_one_thread: one.as_secs_f64() * 1000.0 / n,
+            cpu_ms_per_track_one_thread: cpu_secs.map(|secs| secs * 1000.0 / n),
+            ms_per_track_all_threads: all.as_secs_f64() * 1000.0 / n,
+            threads: rayon::current_num_threads(),
+            audio_secs_per_track: EXCERPT_SAMPLES as f64 / ANALYSIS_RATE_HZ as f64,
+        }
+    }
+
     /// Seconds of audio per second of wall time, on one thread.
     pub fn realtime_one_thread(&self) -> f64 {
         self.audio_secs_per_track / (self.ms_per_track_one_thread / 1000.0)
@@ -49,20 +64,26 @@ pub struct MelBenchReport {
     pub failures: Vec<String>,
 }
 
+/// Runs `work` on this thread: its result, the wall time and this thread's CPU seconds.
+fn timed_with_thread_cpu<T>(work: impl FnOnce() -> T) -> (T, Duration, Option<f64>) {
+    let cpu_start = thread_cpu_secs();
+    let (out, wall) = timed(work);
+    let cpu = thread_cpu_secs()
+        .zip(cpu_start)
+        .map(|(end, start)| end - start);
+    (out, wall, cpu)
+}
+
 /// Measures the mel stage on `excerpts` (each [`EXCERPT_SAMPLES`] long).
 pub fn bench_mel_stage(excerpts: &[Vec<f32>]) -> StageFigures {
     let mut mel = MelSpectrogram::new();
     // One warm-up pass so page faults and lazy plan set-up are not timed.
     std::hint::black_box(mel.compute(&excerpts[0]));
-    let cpu_start = thread_cpu_secs();
-    let (_, one) = timed(|| {
+    let ((), one, cpu) = timed_with_thread_cpu(|| {
         for x in excerpts {
             std::hint::black_box(mel.compute(x));
         }
     });
-    let cpu = thread_cpu_secs()
-        .zip(cpu_start)
-        .map(|(end, start)| end - start);
     let (_, all) = timed(|| {
         excerpts
             .par_iter()
@@ -72,30 +93,18 @@ pub fn bench_mel_stage(excerpts: &[Vec<f32>]) -> StageFigures {
             )
             .sum::<usize>()
     });
-    let n = excerpts.len() as f64;
-    StageFigures {
-        tracks: excerpts.len(),
-        ms_per_track_one_thread: one.as_secs_f64() * 1000.0 / n,
-        cpu_ms_per_track_one_thread: cpu.map(|secs| secs * 1000.0 / n),
-        ms_per_track_all_threads: all.as_secs_f64() * 1000.0 / n,
-        threads: rayon::current_num_threads(),
-        audio_secs_per_track: EXCERPT_SAMPLES as f64 / ANALYSIS_RATE_HZ as f64,
-    }
+    StageFigures::of_excerpts(excerpts.len(), one, cpu, all)
 }
 
 /// Measures decoding of the middle excerpt of each file; returns the figures, the excerpts
 /// (for the mel stage) and the failures.
 pub fn bench_decode_stage(files: &[PathBuf]) -> (Option<StageFigures>, Vec<Vec<f32>>, Vec<String>) {
-    let cpu_start = thread_cpu_secs();
-    let (results, one) = timed(|| {
+    let (results, one, cpu) = timed_with_thread_cpu(|| {
         files
             .iter()
             .map(|f| audio::load_excerpt(f))
             .collect::<Vec<_>>()
     });
-    let cpu = thread_cpu_secs()
-        .zip(cpu_start)
-        .map(|(end, start)| end - start);
     let mut excerpts = Vec::new();
     let mut failures = Vec::new();
     for result in results {
@@ -113,15 +122,7 @@ pub fn bench_decode_stage(files: &[PathBuf]) -> (Option<StageFigures>, Vec<Vec<f
             .filter_map(|f| audio::load_excerpt(f).ok())
             .count()
     });
-    let n = excerpts.len() as f64;
-    let figures = StageFigures {
-        tracks: excerpts.len(),
-        ms_per_track_one_thread: one.as_secs_f64() * 1000.0 / n,
-        cpu_ms_per_track_one_thread: cpu.map(|secs| secs * 1000.0 / n),
-        ms_per_track_all_threads: all.as_secs_f64() * 1000.0 / n,
-        threads: rayon::current_num_threads(),
-        audio_secs_per_track: EXCERPT_SAMPLES as f64 / ANALYSIS_RATE_HZ as f64,
-    };
+    let figures = StageFigures::of_excerpts(excerpts.len(), one, cpu, all);
     (Some(figures), excerpts, failures)
 }
 
