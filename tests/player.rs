@@ -1,8 +1,9 @@
 //! The playback engine, driven through a capturing sink: what comes out is checked sample by
 //! sample against the source (or, through the resampler, against the ideal signal).
 
+mod common;
+
 use std::f64::consts::PI;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use deepcuts::audio::decode::AudioError;
@@ -615,33 +616,11 @@ fn a_file_that_is_not_audio_gives_an_error_naming_it() {
     assert!(error.to_string().contains("notes.txt"), "{error}");
 }
 
-/// Runs the ignored test `name` of this binary alone in a child process, so that measuring
-/// the process is not disturbed by the other tests; returns its output.
-fn run_alone(name: &str) -> String {
-    let output = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            name,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("DEEPCUTS_PLAYER_CHILD", "1")
-        .output()
-        .expect("runs the test binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{name} failed:\n{text}");
-    assert!(text.contains("1 passed"), "{name} did not run:\n{text}");
-    text
-}
-
 #[test]
 fn an_idle_player_uses_no_cpu() {
-    let output = run_alone("idle_player_child");
+    let output = // Alone in a child process, so that measuring the process is not disturbed by the other
+    // tests.
+    common::run_ignored_alone("idle_player_child", std::iter::empty::<(&str, &str)>());
     for line in output.lines().filter(|line| line.contains("cpu over")) {
         println!("{line}");
     }
@@ -662,7 +641,7 @@ fn process_cpu_secs() -> f64 {
 #[ignore = "run alone in a child process by an_idle_player_uses_no_cpu"]
 fn idle_player_child() {
     assert!(
-        std::env::var_os("DEEPCUTS_PLAYER_CHILD").is_some(),
+        std::env::var_os(common::CHILD_ENV).is_some(),
         "run through an_idle_player_uses_no_cpu"
     );
     let (mut player, sink) = player_on(format(48_000, 2));

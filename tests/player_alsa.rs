@@ -4,6 +4,8 @@
 //! pause), a card that does not exist (the typed no-device error), and PulseAudio with a null
 //! sink (real time), where PulseAudio is installed.
 
+mod common;
+
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,7 +15,6 @@ use std::time::{Duration, Instant};
 use deepcuts::audio::player::{MemorySource, PlaybackState, Player, PlayerError};
 
 const SYSTEM_ALSA_CONF: &str = "/usr/share/alsa/alsa.conf";
-const CHILD_ENV: &str = "DEEPCUTS_PLAYER_CHILD";
 
 /// Runs the ignored test `name` alone in a child process with `env`; asserts it passed.
 /// Children run one at a time: the null device's stream spins a core, which would starve
@@ -23,28 +24,7 @@ fn run_child(name: &str, env: &[(&str, &Path)]) -> String {
     let _turn = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut command = Command::new(std::env::current_exe().expect("test binary"));
-    command
-        .args([
-            "--exact",
-            name,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, "1");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let output = command.output().expect("runs the test binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{name} failed:\n{text}");
-    assert!(text.contains("1 passed"), "{name} did not run:\n{text}");
-    text
+    common::run_ignored_alone(name, env.iter().copied())
 }
 
 /// An ALSA configuration: the system's, then `extra` on top.
@@ -62,7 +42,7 @@ fn alsa_config(dir: &Path, extra: &str) -> PathBuf {
 
 fn assert_in_child() {
     assert!(
-        std::env::var_os(CHILD_ENV).is_some(),
+        std::env::var_os(common::CHILD_ENV).is_some(),
         "this scenario runs in a child process started by its parent test"
     );
 }
