@@ -80,9 +80,11 @@ fn run_pipeline(args: &Args) -> anyhow::Result<Outcome> {
     let dir = args.dir.as_path();
     let cancel = interrupt::cancel_flag();
     let mut outcome = Outcome::Success;
+    // No stage adds plays, so whether there are any is known up front.
+    let has_plays = Project::open(dir)?.catalog().has_plays()?;
     for stage in Stage::ALL {
         let project = Project::open(dir)?;
-        if stage.needs_plays() && project.catalog().plays()?.triplets.is_empty() {
+        if stage.needs_plays() && !has_plays {
             println!(
                 "no play counts: import a listening log (`deepcuts import-usage`) to go on \
                  past features"

@@ -175,6 +175,13 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// Whether any play count is recorded (without loading them).
+    pub fn has_plays(&self) -> Result<bool, CatalogError> {
+        self.db
+            .query_row("SELECT EXISTS (SELECT 1 FROM plays)", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Adds tracks whose source is not in the catalog yet, in order; returns how many were
     /// added (the rest were duplicates). One transaction: all or nothing.
     pub fn add_tracks(&mut self, tracks: &[NewTrack]) -> Result<usize, CatalogError> {
@@ -395,9 +402,11 @@ mod tests {
             .add_tracks(&[track("/x.ogg", "X"), track("/y.ogg", "Y")])
             .unwrap();
         let users = vec!["ann".to_owned(), "bob".to_owned()];
+        assert!(!catalog.has_plays().unwrap());
         catalog
             .add_plays(&users, [(0, 1, 3), (1, 0, 1), (0, 1, 2)])
             .unwrap();
+        assert!(catalog.has_plays().unwrap());
         catalog.add_plays(&["bob".to_owned()], [(0, 0, 4)]).unwrap();
         let plays = catalog.plays().unwrap();
         assert_eq!(plays.users, ["ann", "bob"]);
