@@ -94,47 +94,44 @@ const JOURNAL: &str = "features/journal.tsv";
 
 /// The state of every stage of `project`, in run order.
 pub fn stage_statuses(project: &Project) -> Result<Vec<StageStatus>, PipelineError> {
-    let layout = project.layout();
-    let mut statuses = vec![features_status(project)?, cf_status(project)?];
+    Stage::ALL
+        .into_iter()
+        .map(|stage| stage_status(project, stage))
+        .collect()
+}
+
+/// The state of one stage of `project`.
+pub fn stage_status(project: &Project, stage: Stage) -> Result<StageStatus, PipelineError> {
     // Later stages are stale when an input they read changed after they ran (file times).
     // The model reads the CF factors through its own cold-start fit of the same plays, so
     // a refitted `cf` (new listens) makes it stale too.
-    let stages: [(Stage, &str, &[&str]); 4] = [
-        (Stage::EvalCf, layout::EVAL_CF, &[layout::ITEM_FACTORS]),
-        (
-            Stage::Train,
+    let (output, inputs): (&str, &[&str]) = match stage {
+        Stage::Features => return features_status(project),
+        Stage::Cf => return cf_status(project),
+        Stage::EvalCf => (layout::EVAL_CF, &[layout::ITEM_FACTORS]),
+        Stage::Train => (
             layout::MODEL_WEIGHTS,
             &[JOURNAL, layout::SPLIT_TSV, layout::ITEM_FACTORS],
         ),
-        (
-            Stage::Predict,
-            layout::PREDICT_FACTORS,
-            &[layout::MODEL_WEIGHTS, JOURNAL],
-        ),
-        (
-            Stage::Eval,
-            layout::EVAL_COLDSTART,
-            &[layout::PREDICT_FACTORS],
-        ),
-    ];
-    for (stage, output, inputs) in stages {
-        let mut state = file_state(layout.root(), output, inputs);
-        if stage == Stage::Train && state == StageState::Done {
-            if let Some(summary) = checkpoint_summary(&layout.path(layout::MODEL_DIR))? {
-                if !summary.finished {
-                    state = StageState::Interrupted {
-                        epochs_done: summary.epochs_done,
-                    };
-                }
+        Stage::Predict => (layout::PREDICT_FACTORS, &[layout::MODEL_WEIGHTS, JOURNAL]),
+        Stage::Eval => (layout::EVAL_COLDSTART, &[layout::PREDICT_FACTORS]),
+    };
+    let layout = project.layout();
+    let mut state = file_state(layout.root(), output, inputs);
+    if stage == Stage::Train && state == StageState::Done {
+        if let Some(summary) = checkpoint_summary(&layout.path(layout::MODEL_DIR))? {
+            if !summary.finished {
+                state = StageState::Interrupted {
+                    epochs_done: summary.epochs_done,
+                };
             }
         }
-        statuses.push(StageStatus {
-            stage,
-            state,
-            output: output.to_owned(),
-        });
     }
-    Ok(statuses)
+    Ok(StageStatus {
+        stage,
+        state,
+        output: output.to_owned(),
+    })
 }
 
 /// Features are done when every track with audio has a computed (or failed) row.

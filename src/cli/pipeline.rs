@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::{interrupt, run_command, Outcome};
 use crate::features::{self, Shard};
-use crate::pipeline::{stage_statuses, Stage, StageState};
+use crate::pipeline::{stage_status, Stage, StageState};
 use crate::project::{layout, Project};
 
 #[derive(Debug, clap::Args)]
@@ -98,26 +98,23 @@ fn run_pipeline(args: &Args) -> anyhow::Result<Outcome> {
             );
             break;
         }
-        let state = stage_statuses(&project)?
-            .into_iter()
-            .find(|status| status.stage == stage)
-            .map(|status| status.state);
+        let state = stage_status(&project, stage)?.state;
         drop(project);
         let why = match &state {
-            None | Some(StageState::Done) => {
+            StageState::Done => {
                 println!("== {}: up to date", stage.name());
                 if stage == args.until {
                     break;
                 }
                 continue;
             }
-            Some(StageState::Missing) => "not run yet".to_owned(),
-            Some(StageState::Stale(why)) => format!("stale: {why}"),
-            Some(StageState::Interrupted { epochs_done }) => {
+            StageState::Missing => "not run yet".to_owned(),
+            StageState::Stale(why) => format!("stale: {why}"),
+            StageState::Interrupted { epochs_done } => {
                 format!("interrupted after epoch {epochs_done}, resuming")
             }
         };
-        let interrupted = matches!(state, Some(StageState::Interrupted { .. }));
+        let interrupted = matches!(state, StageState::Interrupted { .. });
         println!("== {} ({why})", stage.name());
         let words = stage_command(stage, interrupted, dir, args);
         let stage_outcome =
