@@ -40,6 +40,19 @@ pub fn track_edit(path: &Path, track_id: u32) -> Option<TrackEdit> {
     None
 }
 
+/// A box header: (type, whole box size, header length), from the header's bytes (`bytes`
+/// holds at least 8, and 16 when there are that many) and the `available` bytes from the
+/// box's start; `None` when malformed or overrunning.
+fn box_header(bytes: &[u8], available: u64) -> Option<([u8; 4], u64, u64)> {
+    let kind: [u8; 4] = bytes.get(4..8)?.try_into().ok()?;
+    let (size, header_len) = match be_u32(bytes, 0)? {
+        0 => (available, 8),
+        1 => (be_u64(bytes, 8)?, 16),
+        n => (u64::from(n), 8),
+    };
+    (header_len <= size && size <= available).then_some((kind, size, header_len))
+}
+
 /// The payload of the top-level `moov` box, found by walking the file's box headers.
 fn read_moov(path: &Path) -> Option<Vec<u8>> {
     let mut file = File::open(path).ok()?;
@@ -48,24 +61,15 @@ fn read_moov(path: &Path) -> Option<Vec<u8>> {
     while pos + 8 <= file_len {
         file.seek(SeekFrom::Start(pos)).ok()?;
         let mut header = [0u8; 16];
-        file.read_exact(&mut header[..8]).ok()?;
-        let size32 = u32::from_be_bytes(header[..4].try_into().ok()?);
-        let (size, header_len) = match size32 {
-            0 => (file_len - pos, 8),
-            1 => {
-                file.read_exact(&mut header[8..]).ok()?;
-                (u64::from_be_bytes(header[8..].try_into().ok()?), 16)
-            }
-            n => (u64::from(n), 8),
-        };
-        if size < header_len || pos.checked_add(size)? > file_len {
-            return None;
-        }
-        if &header[4..8] == b"moov" {
+        let header_bytes = usize::try_from((file_len - pos).min(16)).ok()?;
+        file.read_exact(&mut header[..header_bytes]).ok()?;
+        let (kind, size, header_len) = box_header(&header[..header_bytes], file_len - pos)?;
+        if &kind == b"moov" {
             let payload = size - header_len;
             if payload > MAX_MOOV_BYTES {
                 return None;
             }
+            file.seek(SeekFrom::Start(pos + header_len)).ok()?;
             let mut moov = vec![0u8; usize::try_from(payload).ok()?];
             file.read_exact(&mut moov).ok()?;
             return Some(moov);
@@ -78,17 +82,9 @@ fn read_moov(path: &Path) -> Option<Vec<u8>> {
 /// The boxes in `data` as (type, payload); stops at the first malformed header.
 fn boxes(mut data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
     std::iter::from_fn(move || {
-        let size32 = u32::from_be_bytes(data.get(..4)?.try_into().ok()?);
-        let kind: [u8; 4] = data.get(4..8)?.try_into().ok()?;
-        let (size, header_len) = match size32 {
-            0 => (data.len(), 8),
-            1 => (
-                usize::try_from(u64::from_be_bytes(data.get(8..16)?.try_into().ok()?)).ok()?,
-                16,
-            ),
-            n => (usize::try_from(n).ok()?, 8),
-        };
-        let payload = data.get(header_len..size)?;
+        let (kind, size, header_len) = box_header(data, data.len() as u64)?;
+        let (size, header_len) = (usize::try_from(size).ok()?, header_len as usize);
+        let payload = &data[header_len..size];
         data = &data[size..];
         Some((kind, payload))
     })
