@@ -1,7 +1,14 @@
 //! Where a project stands in the pipeline features → cf → eval-cf → train → predict → eval:
 //! which stage's output is missing, stale (an input changed after it was written) or, for
-//! training, interrupted. `deepcuts status` prints it; `deepcuts pipeline` (and the GUI) run
-//! the stages it says are not done, in order.
+//! training, interrupted. `deepcuts status` prints it; [`run`] (behind `deepcuts pipeline` and
+//! the app's jobs) runs the stages it says are not done, in order.
+
+mod run;
+
+pub use run::{
+    blocker, eval_options, resolve_config, run, run_stage, train_config, Event, Progress, RunEnd,
+    RunOptions, RunReport, StageOutcome,
+};
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -87,6 +94,16 @@ pub enum PipelineError {
     Features(#[from] FeaturesError),
     #[error(transparent)]
     Train(#[from] TrainError),
+    #[error(transparent)]
+    CfStage(#[from] crate::project::cf_stage::CfStageError),
+    #[error(transparent)]
+    Coldstart(#[from] crate::coldstart::ColdstartError),
+    #[error(transparent)]
+    Predict(#[from] crate::predict::PredictError),
+    #[error(transparent)]
+    Config(#[from] crate::convnet::config::ConfigError),
+    #[error(transparent)]
+    Weights(#[from] crate::convnet::weights::WeightsError),
 }
 
 /// The feature journal, which changes whenever features are computed.

@@ -149,11 +149,18 @@ fn the_pipeline_runs_what_is_not_done_and_deepcuts_alone_opens_the_demo_world() 
     let output = Command::new(env!("CARGO_BIN_EXE_deepcuts"))
         .env("DEEPCUTS_DEMO_DIR", &project_dir)
         .env("RAYON_NUM_THREADS", "1")
+        // No display: the terminal pipeline, not the app.
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{out}");
     assert!(out.contains("here is the demo world"), "{out}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no display"),
+        "it says why there is no window"
+    );
     assert!(out.contains("== features: up to date"), "{out}");
     for stage in ["cf", "eval-cf"] {
         assert!(

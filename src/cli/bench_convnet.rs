@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use super::predict::DeviceArg;
-use super::train::resolve_config;
 use super::{interrupt, Outcome};
 use crate::convnet::bench::{bench_infer, bench_train};
+use crate::pipeline::resolve_config;
 
 #[derive(Debug, clap::Args)]
 pub struct InferArgs {

@@ -7,7 +7,7 @@ use indicatif::ProgressBar;
 use super::predict::DeviceArg;
 use super::{interrupt, progress, Outcome};
 use crate::baseline::{BagOfWordsConfig, FeatureConfig};
-use crate::coldstart::{eval_project, EvalOptions, EvalProgress};
+use crate::coldstart::{eval_project, EvalProgress};
 use crate::project::{layout, Project};
 
 #[derive(Debug, clap::Args)]
@@ -39,15 +39,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .model
         .clone()
         .unwrap_or_else(|| project.layout().path(layout::MODEL_WEIGHTS));
-    // The WMF's factor count follows the network's output.
-    let factors = crate::convnet::ConvnetWeights::load(&weights)?
-        .config
-        .factors;
-    let mut options = EvalOptions::new(factors);
-    options.model = Some(weights);
+    let mut options = crate::pipeline::eval_options(weights, args.threads.unwrap_or(0))?;
     options.device = args.device.resolve()?;
-    options.threads = args.threads.unwrap_or(0);
-    options.wmf.threads = options.threads;
     options.baseline.features = match args.baseline {
         BaselineArg::Bow => FeatureConfig::BagOfWords(BagOfWordsConfig::default()),
         BaselineArg::MelStats => FeatureConfig::MelStatistics,

@@ -1,6 +1,7 @@
 //! The command-line interface: argument parsing, progress bars and printing; every command
 //! calls the same library functions the GUI does.
 
+mod app;
 mod bench;
 mod bench_convnet;
 mod cf;
@@ -71,6 +72,8 @@ enum Command {
     /// Run every stage that is missing, stale or interrupted, in order (features → cf →
     /// eval-cf → train → predict → eval); resumable.
     Pipeline(pipeline::Args),
+    /// The desktop app on a project (`--view library|spectrogram|jobs`).
+    App(app::Args),
     /// Measure the speed of a stage.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -93,7 +96,8 @@ pub fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let result = match cli.command {
-        // Given nothing, deepcuts shows the demo world.
+        // Given nothing, deepcuts shows the demo world: in the app, or on the terminal when
+        // there is no display.
         None => pipeline::demo_world(),
         Some(command) => dispatch(command),
     };
@@ -128,22 +132,8 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Forward(args) => predict::forward(args),
         Command::Eval(args) => eval::run(args),
         Command::Pipeline(args) => pipeline::run(args),
+        Command::App(args) => app::run(args),
         Command::Bench(command) => bench::run(command),
-    }
-}
-
-/// Runs the command that `args` (without the program name) spell, as if typed: stages
-/// composed by `pipeline` print and report exactly as they do on their own.
-fn run_command<I, S>(args: I) -> anyhow::Result<Outcome>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<std::ffi::OsString> + Clone,
-{
-    let words = std::iter::once(std::ffi::OsString::from("deepcuts"))
-        .chain(args.into_iter().map(Into::into));
-    match Cli::try_parse_from(words)?.command {
-        Some(command) => dispatch(command),
-        None => anyhow::bail!("no command given"),
     }
 }
 

@@ -1,16 +1,17 @@
-//! `deepcuts pipeline DIR`: every stage that is missing, stale or interrupted, in order, each
-//! run as its own command would run; and `deepcuts` alone, which does that for the demo world.
+//! `deepcuts pipeline DIR`: every stage that is missing, stale or interrupted, in order, run by
+//! the library's `pipeline::run` (the app's jobs run the same); and `deepcuts` alone, which does
+//! that for the demo world (or opens the app on it when there is a display).
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::path::PathBuf;
 
 use anyhow::Context;
+use indicatif::ProgressBar;
 
-use super::{interrupt, run_command, Outcome};
-use crate::features::{self, Shard};
-use crate::pipeline::{stage_status, Stage, StageState};
-use crate::project::{layout, Project};
+use super::{interrupt, progress, Outcome};
+use crate::demo::WorldConfig;
+use crate::pipeline::{self, Event, RunEnd, RunOptions, Stage};
+use crate::project::demo_project::create_demo_project;
+use crate::project::layout;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,14 +39,28 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 /// place (`$DEEPCUTS_DEMO_DIR`, else the user's data folder), then what to do with it.
 pub fn demo_world() -> anyhow::Result<Outcome> {
     let dir = default_demo_dir()?;
+    if crate::app::has_display() {
+        let options = crate::app::AppOptions {
+            dir: Some(dir.clone()),
+            run_pipeline: true,
+            ..Default::default()
+        };
+        match crate::app::run(options) {
+            Ok(()) => return Ok(Outcome::Success),
+            Err(error) => eprintln!("deepcuts: {error}; running the pipeline on the terminal"),
+        }
+    } else {
+        eprintln!(
+            "deepcuts: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window: \
+             running the pipeline on the terminal"
+        );
+    }
     println!(
         "deepcuts: no command given, so here is the demo world in {} \
          (`deepcuts --help` lists the commands).",
         dir.display()
     );
-    if !dir.join(layout::DATABASE).exists() {
-        run_command([OsString::from("demo"), dir.clone().into()])?;
-    }
+    ensure_demo_world(&dir)?;
     println!("Each stage is resumable: Ctrl-C stops it cleanly and running again continues.");
     let outcome = run_pipeline(&Args {
         dir: dir.clone(),
@@ -64,6 +79,15 @@ pub fn demo_world() -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
+/// Makes the default demo world in `dir` unless it is there.
+fn ensure_demo_world(dir: &std::path::Path) -> anyhow::Result<()> {
+    if !dir.join(layout::DATABASE).exists() {
+        println!("making the demo world in {}…", dir.display());
+        create_demo_project(dir, &WorldConfig::default())?;
+    }
+    Ok(())
+}
+
 /// Where the demo world lives when the user names no folder.
 fn default_demo_dir() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("DEEPCUTS_DEMO_DIR") {
@@ -74,87 +98,97 @@ fn default_demo_dir() -> anyhow::Result<PathBuf> {
     Ok(data.join("deepcuts").join("demo"))
 }
 
-/// Runs the stages up to `args.until` that are not done. Stops at the first failing stage
-/// (its error is the result) or interruption; stages that skipped bad items continue.
+/// Runs the stages up to `args.until` that are not done through the library's runner,
+/// printing its events: a bar per step, a line per epoch, note and summary lines.
 fn run_pipeline(args: &Args) -> anyhow::Result<Outcome> {
-    let dir = args.dir.as_path();
-    let cancel = interrupt::cancel_flag();
-    let mut outcome = Outcome::Success;
-    // No stage adds plays, so whether there are any is known up front.
-    let has_plays = Project::open(dir)?.catalog().has_plays()?;
-    for stage in Stage::ALL {
-        let project = Project::open(dir)?;
-        if stage.needs_plays() && !has_plays {
+    let options = RunOptions {
+        until: Some(args.until),
+        config: args.config.clone(),
+        epochs: args.epochs,
+        factors: None,
+        threads: args.threads,
+    };
+    let mut printer = Printer::default();
+    let report = pipeline::run(
+        &args.dir,
+        &options,
+        &mut |event| printer.show(event),
+        interrupt::cancel_flag(),
+    );
+    printer.clear();
+    let report = report.context("pipeline")?;
+    match report.end {
+        RunEnd::Completed if !report.some_failed => Ok(Outcome::Success),
+        RunEnd::Completed => Ok(Outcome::SomeFailed),
+        RunEnd::Blocked(reason) => {
+            println!("{reason}");
+            Ok(Outcome::Success)
+        }
+        RunEnd::Cancelled { stage } => {
             println!(
-                "no play counts: import a listening log (`deepcuts import-usage`) to go on \
-                 past features"
+                "stopped during {}: run the same command again to continue",
+                stage.name()
             );
-            break;
-        }
-        if stage.needs_features() && features::open_store(&project, Shard::ALL)?.counts().0 == 0 {
-            println!(
-                "no track has features (no audio): add audio (`deepcuts add-audio`) to go on \
-                 past eval-cf"
-            );
-            break;
-        }
-        let state = stage_status(&project, stage)?.state;
-        drop(project);
-        let why = match &state {
-            StageState::Done => {
-                println!("== {}: up to date", stage.name());
-                if stage == args.until {
-                    break;
-                }
-                continue;
-            }
-            StageState::Missing => "not run yet".to_owned(),
-            StageState::Stale(why) => format!("stale: {why}"),
-            StageState::Interrupted { epochs_done } => {
-                format!("interrupted after epoch {epochs_done}, resuming")
-            }
-        };
-        let interrupted = matches!(state, StageState::Interrupted { .. });
-        println!("== {} ({why})", stage.name());
-        let words = stage_command(stage, interrupted, dir, args);
-        let stage_outcome =
-            run_command(&words).with_context(|| format!("pipeline stage `{}`", stage.name()))?;
-        if cancel.load(Ordering::SeqCst) {
-            println!("stopped: run the same command again to continue");
-            return Ok(Outcome::SomeFailed);
-        }
-        if matches!(stage_outcome, Outcome::SomeFailed) {
-            outcome = Outcome::SomeFailed;
-        }
-        if stage == args.until {
-            break;
+            Ok(Outcome::SomeFailed)
         }
     }
-    Ok(outcome)
 }
 
-/// The command line that runs `stage` on `dir` with the pipeline's options.
-fn stage_command(stage: Stage, resume: bool, dir: &Path, args: &Args) -> Vec<OsString> {
-    let mut words: Vec<OsString> = vec![stage.name().into(), dir.into()];
-    let mut option = |name: &str, value: Option<String>| {
-        if let Some(value) = value {
-            words.push(name.into());
-            words.push(value.into());
+/// Prints pipeline events on the terminal.
+#[derive(Default)]
+struct Printer {
+    bar: Option<ProgressBar>,
+}
+
+impl Printer {
+    /// The bar labelled `step`, made anew when the step changes.
+    fn bar(&mut self, step: &str) -> &ProgressBar {
+        if self.bar.as_ref().is_some_and(|b| b.message() != step) {
+            self.clear();
         }
-    };
-    let threads = args.threads.map(|t| t.to_string());
-    match stage {
-        Stage::Features | Stage::Cf => option("--threads", threads),
-        Stage::Train => {
-            option("--threads", threads);
-            option("--epochs", args.epochs.map(|e| e.to_string()));
-            if resume {
-                words.push("--resume".into());
-            } else {
-                option("--config", args.config.clone());
+        self.bar.get_or_insert_with(|| progress::bar(0, step))
+    }
+
+    fn clear(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn show(&mut self, event: Event) {
+        match event {
+            Event::Started { stage, why } => println!("== {} ({why})", stage.name()),
+            Event::UpToDate { stage } => println!("== {}: up to date", stage.name()),
+            Event::Items {
+                step, done, total, ..
+            } => {
+                let bar = self.bar(&step);
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+            Event::Wmf { report, .. } => {
+                let bar = self.bar("wmf");
+                bar.set_length(report.iterations as u64);
+                bar.set_position(report.iteration as u64);
+            }
+            Event::Epoch { record, max_epochs } => {
+                self.clear();
+                let train = record
+                    .train_loss
+                    .map_or("-".to_owned(), |l| format!("{l:.5}"));
+                println!(
+                    "epoch {:>3}/{max_epochs}: train loss {train}, validation loss {:.5}, {:.1} s",
+                    record.epoch, record.valid_loss, record.seconds
+                );
+            }
+            Event::Note { text, .. } => {
+                self.clear();
+                println!("{text}");
+            }
+            Event::Finished { outcome, .. } => {
+                self.clear();
+                println!("{}", outcome.summary);
             }
         }
-        Stage::EvalCf | Stage::Predict | Stage::Eval => {}
     }
-    words
 }

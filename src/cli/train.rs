@@ -1,7 +1,7 @@
 //! `deepcuts train`: the project's convnet, trained on its split to predict the cold-start CF
 //! factors (library: `coldstart::train_project`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -11,9 +11,7 @@ use super::{interrupt, progress, Outcome};
 use crate::coldstart::{
     train_project, ObjectiveKind, SplitOptions, TrainOptions, TrainPlan, TrainProgress,
 };
-use crate::convnet::train::{checkpoint_summary, StopReason, TrainEvent};
-use crate::convnet::ConvnetConfig;
-use crate::project::layout;
+use crate::convnet::train::{StopReason, TrainEvent};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -64,25 +62,15 @@ enum ObjectiveArg {
     Wpe,
 }
 
-/// A preset name (`small`, `paper`) or a config file.
-pub fn resolve_config(name: &str) -> anyhow::Result<ConvnetConfig> {
-    match name {
-        "small" | "paper" => Ok(ConvnetConfig::preset(name)?),
-        path => ConvnetConfig::from_file(Path::new(path))
-            .with_context(|| format!("--config {path}: not `small`, `paper` or a config file")),
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let project = crate::project::Project::open(&args.dir)?;
-    let config = match (&args.config, args.resume) {
-        (Some(name), _) => resolve_config(name)?,
-        (None, true) => match checkpoint_summary(&project.layout().path(layout::MODEL_DIR))? {
-            Some(checkpoint) => checkpoint.config,
-            None => ConvnetConfig::preset("small")?,
-        },
-        (None, false) => ConvnetConfig::preset("small")?,
-    };
+    let config = crate::pipeline::train_config(&project, args.config.as_deref(), args.resume)
+        .with_context(|| {
+            format!(
+                "--config {}: not `small`, `paper` or a config file",
+                args.config.as_deref().unwrap_or("small")
+            )
+        })?;
     let objective = match args.objective {
         ObjectiveArg::Mse => ObjectiveKind::Mse,
         ObjectiveArg::Wpe => ObjectiveKind::Wpe,
