@@ -77,6 +77,24 @@ impl TrackAudio {
         }
     }
 
+    /// Track `row`'s whole audio (mono 22050 Hz), or why there is none; for the whole-track
+    /// spectrogram.
+    pub fn whole(&self, row: usize) -> Result<Vec<f32>, String> {
+        match self.source(row) {
+            None => Err(format!("track {row} is not in the catalog")),
+            Some(TrackSource::File(path)) => audio::load_full(path)
+                .map(|decoded| decoded.samples)
+                .map_err(|e| e.to_string()),
+            Some(TrackSource::Demo { seed, index }) => {
+                let recipe = self.recipe(*seed, *index)?;
+                Ok(demo::render(recipe, 0, recipe.length_samples as usize))
+            }
+            Some(source @ TrackSource::LogOnly(_)) => Err(format!(
+                "{source}: no audio (known only from a listening log)"
+            )),
+        }
+    }
+
     /// A stream of track `row` for the player.
     pub fn playable(&self, row: usize) -> Result<Box<dyn PcmSource>, String> {
         match self.source(row) {

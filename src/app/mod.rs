@@ -1,0 +1,355 @@
+//! The desktop app (eframe + egui): panels around tiled views, one selection every view
+//! reflects, a transport bar and a status line. It runs the CLI's library functions on
+//! background threads and never computes on the UI thread.
+//!
+//! ```text
+//! ┌ top bar: Project ▾ View ▾ Help · project · running job ────────────────────┐
+//! │ library (left) │ views (egui_tiles): Library Spectrogram Jobs │ selection │
+//! ├ transport: ▶ seek position volume output · status line ────────────────────┤
+//! ```
+//!
+//! [`state::AppState`] is the store: views read it and send [`state::Command`]s, applied between
+//! frames; background threads report through [`background::Sender`] (a bounded channel that
+//! wakes the UI).
+
+mod background;
+mod colormap;
+mod job_progress;
+mod jobs_view;
+mod library;
+mod picker;
+mod project_data;
+mod selection;
+mod spectrogram;
+mod spectrogram_data;
+mod state;
+mod top_bar;
+mod transport;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::audio::player::Player;
+
+pub use state::{AppState, Command};
+
+/// The centre views (part 2 adds the analysis views).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+pub enum ViewKind {
+    Library,
+    Spectrogram,
+    Jobs,
+}
+
+impl ViewKind {
+    pub const ALL: [ViewKind; 3] = [ViewKind::Library, ViewKind::Spectrogram, ViewKind::Jobs];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ViewKind::Library => "Library",
+            ViewKind::Spectrogram => "Spectrogram",
+            ViewKind::Jobs => "Jobs",
+        }
+    }
+}
+
+/// How the app starts.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// The project to open (`None`: the last one, else nothing).
+    pub dir: Option<PathBuf>,
+    /// Run the project's missing stages once it is open (and make it first if it is missing:
+    /// the demo world on `deepcuts` without arguments).
+    pub run_pipeline: bool,
+    /// The view to show first.
+    pub view: Option<ViewKind>,
+    /// Measure this many frames (repainting continuously), print their times, and quit.
+    pub frame_times: Option<usize>,
+}
+
+/// What survives a restart (eframe's storage): projects and the layout. Column widths are in
+/// egui's own memory, which eframe stores too.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Persisted {
+    last_project: Option<PathBuf>,
+    recent: Vec<PathBuf>,
+    tree: egui_tiles::Tree<ViewKind>,
+}
+
+/// The app: the state, the views' own state and the layout.
+pub struct DeepcutsApp {
+    pub state: AppState,
+    tree: egui_tiles::Tree<ViewKind>,
+    top_bar: top_bar::TopBar,
+    library: library::LibraryView,
+    spectrogram: spectrogram::SpectrogramView,
+    jobs: jobs_view::JobsView,
+    frame_timer: Option<FrameTimer>,
+}
+
+impl DeepcutsApp {
+    /// The app on `ctx`, restoring what `storage` kept; `player` replaces the default audio
+    /// output (tests pass a capture sink's).
+    pub fn new(
+        ctx: &egui::Context,
+        storage: Option<&dyn eframe::Storage>,
+        options: AppOptions,
+        player: Option<Player>,
+    ) -> Self {
+        let persisted: Option<Persisted> =
+            storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY));
+        let mut state = AppState::new(ctx, player);
+        let (tree, last_project) = match persisted {
+            Some(p) => {
+                state.recent = p.recent;
+                (p.tree, p.last_project)
+            }
+            None => (default_tree(), None),
+        };
+        if let Some(dir) = options.dir.or(last_project) {
+            state.open(dir, options.run_pipeline);
+        }
+        state.show_view = options.view;
+        Self {
+            state,
+            tree,
+            top_bar: top_bar::TopBar::default(),
+            library: library::LibraryView::default(),
+            spectrogram: spectrogram::SpectrogramView::default(),
+            jobs: jobs_view::JobsView::default(),
+            frame_timer: options.frame_times.map(FrameTimer::new),
+        }
+    }
+
+    /// One frame: apply what arrived and what views asked, then draw every panel.
+    pub fn ui_root(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.state.apply_pending(&ctx);
+        self.keyboard(&ctx);
+        if let Some(view) = self.state.show_view.take() {
+            self.tree.make_active(
+                |_, tile| matches!(tile, egui_tiles::Tile::Pane(pane) if *pane == view),
+            );
+        }
+        egui::Panel::top("top").show(ui, |ui| self.top_bar.ui(ui, &mut self.state));
+        egui::Panel::bottom("transport").show(ui, |ui| {
+            ui.add_space(2.0);
+            transport::ui(ui, &mut self.state);
+            ui.separator();
+            transport::status_line(ui, &self.state);
+        });
+        egui::Panel::right("selection")
+            .resizable(true)
+            .default_size(260.0)
+            .show(ui, |ui| selection::ui(ui, &mut self.state));
+        egui::CentralPanel::default().show(ui, |ui| {
+            let mut behavior = Behavior {
+                state: &mut self.state,
+                library: &mut self.library,
+                spectrogram: &mut self.spectrogram,
+                jobs: &mut self.jobs,
+            };
+            self.tree.ui(&mut behavior, ui);
+        });
+        if let Some(timer) = &mut self.frame_timer {
+            if timer.frame() {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            ctx.request_repaint();
+        }
+    }
+
+    /// The app-wide keys (APP.md), when no text field has the keyboard.
+    fn keyboard(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let pressed = |key| ctx.input(|i| i.key_pressed(key));
+        if pressed(egui::Key::Space) {
+            self.state.send(Command::TogglePlay);
+        }
+        if pressed(egui::Key::ArrowLeft) {
+            self.state.send(Command::SeekBy(-5.0));
+        }
+        if pressed(egui::Key::ArrowRight) {
+            self.state.send(Command::SeekBy(5.0));
+        }
+        if pressed(egui::Key::Escape) {
+            self.state.send(Command::Select(None));
+        }
+        if pressed(egui::Key::Slash) {
+            self.library.focus_search = true;
+            self.state.send(Command::ShowView(ViewKind::Library));
+        }
+        for (key, view) in [egui::Key::Num1, egui::Key::Num2, egui::Key::Num3]
+            .into_iter()
+            .zip(ViewKind::ALL)
+        {
+            if pressed(key) {
+                self.state.send(Command::ShowView(view));
+            }
+        }
+    }
+
+    fn persisted(&self) -> Persisted {
+        Persisted {
+            last_project: self.state.project.as_ref().map(|p| p.dir.clone()),
+            recent: self.state.recent.clone(),
+            tree: self.tree.clone(),
+        }
+    }
+}
+
+/// Library, spectrogram and jobs as tabs.
+fn default_tree() -> egui_tiles::Tree<ViewKind> {
+    egui_tiles::Tree::new_tabs(egui::Id::unique("views"), ViewKind::ALL.to_vec())
+}
+
+struct Behavior<'a> {
+    state: &'a mut AppState,
+    library: &'a mut library::LibraryView,
+    spectrogram: &'a mut spectrogram::SpectrogramView,
+    jobs: &'a mut jobs_view::JobsView,
+}
+
+impl egui_tiles::Behavior<ViewKind> for Behavior<'_> {
+    fn tab_title_for_pane(&mut self, pane: &ViewKind) -> egui::WidgetText {
+        pane.title().into()
+    }
+
+    fn pane_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        _tile_id: egui_tiles::TileId,
+        pane: &mut ViewKind,
+    ) -> egui_tiles::UiResponse {
+        egui::Frame::central_panel(ui.style()).show(ui, |ui| match pane {
+            ViewKind::Library => self.library.ui(ui, self.state),
+            ViewKind::Spectrogram => self.spectrogram.ui(ui, self.state),
+            ViewKind::Jobs => self.jobs.ui(ui, self.state),
+        });
+        egui_tiles::UiResponse::None
+    }
+
+    fn simplification_options(&self) -> egui_tiles::SimplificationOptions {
+        egui_tiles::SimplificationOptions {
+            all_panes_must_have_tabs: true,
+            ..Default::default()
+        }
+    }
+}
+
+impl eframe::App for DeepcutsApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.ui_root(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.persisted());
+    }
+}
+
+/// Times between frames, for `--frame-times`: the whole frame, layout and software rendering.
+struct FrameTimer {
+    wanted: usize,
+    last: Option<Instant>,
+    times: Vec<Duration>,
+}
+
+impl FrameTimer {
+    fn new(wanted: usize) -> Self {
+        Self {
+            wanted,
+            last: None,
+            times: Vec::with_capacity(wanted),
+        }
+    }
+
+    /// Records a frame; true once enough were measured (their figures are printed).
+    fn frame(&mut self) -> bool {
+        let now = Instant::now();
+        if let Some(last) = self.last.replace(now) {
+            self.times.push(now - last);
+        }
+        if self.times.len() < self.wanted {
+            return false;
+        }
+        let mut sorted = self.times.clone();
+        sorted.sort();
+        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "frames {}: median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            sorted.len(),
+            at(0.5).as_secs_f64() * 1e3,
+            at(0.99).as_secs_f64() * 1e3,
+            at(1.0).as_secs_f64() * 1e3
+        );
+        self.times.clear();
+        self.wanted = usize::MAX;
+        true
+    }
+}
+
+/// Why the app could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No display (neither `DISPLAY` nor `WAYLAND_DISPLAY`), or the window could not open.
+    #[error("cannot open a window: {0}")]
+    NoWindow(String),
+}
+
+/// Whether a display server is named in the environment (winit needs one).
+pub fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
+/// Opens the window and runs the app until it is closed.
+pub fn run(options: AppOptions) -> Result<(), AppError> {
+    if !has_display() {
+        return Err(AppError::NoWindow(
+            "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)".into(),
+        ));
+    }
+    let mut native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("deepcuts")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 500.0]),
+        ..Default::default()
+    };
+    // On the GL backend egui-wgpu asks for WebGL2 limits; ask for the adapter's own instead
+    // (PLATFORM.md), so a later compute pipeline works on eframe's device.
+    native.wgpu_options.wgpu_setup = egui_wgpu_setup();
+    eframe::run_native(
+        "deepcuts",
+        native,
+        Box::new(move |cc| {
+            Ok(Box::new(DeepcutsApp::new(
+                &cc.egui_ctx,
+                cc.storage,
+                options,
+                None,
+            )))
+        }),
+    )
+    .map_err(|error| AppError::NoWindow(error.to_string()))
+}
+
+/// eframe's wgpu device with the adapter's limits (keeping 2-D textures at 8192).
+fn egui_wgpu_setup() -> eframe::egui_wgpu::WgpuSetup {
+    let mut setup = eframe::egui_wgpu::WgpuSetupCreateNew::without_display_handle();
+    setup.device_descriptor = std::sync::Arc::new(|adapter: &eframe::wgpu::Adapter| {
+        let mut limits = adapter.limits();
+        limits.max_texture_dimension_2d = limits.max_texture_dimension_2d.min(8192);
+        eframe::wgpu::DeviceDescriptor {
+            label: Some("deepcuts"),
+            required_limits: limits,
+            ..Default::default()
+        }
+    });
+    eframe::egui_wgpu::WgpuSetup::CreateNew(setup)
+}
