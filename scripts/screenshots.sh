@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 project=${1:?usage: scripts/screenshots.sh PROJECT_DIR [OUT_DIR]}
 out=${2:-screenshots}
 mkdir -p "$out"
-binary=target/release/deepcuts
+binary=${DEEPCUTS_BINARY:-target/release/deepcuts}
 [[ -x $binary ]] || cargo build --release --locked
 # Inside the virtual display: one window at a time.
 inner=$(mktemp)

@@ -154,7 +154,7 @@ fn search_select_see_the_spectrogram_and_play_and_pause() {
     harness.snapshot("spectrogram");
 
     // Play the excerpt from the selection panel; the capture sink receives audio.
-    harness.get_by_label("▶ Play excerpt").click();
+    harness.get_by_label("Play excerpt").click();
     step_until(&mut harness, "playback", |app| {
         app.state
             .player
@@ -208,13 +208,13 @@ fn starting_and_cancelling_a_job_keeps_what_it_finished() {
 
     // The features stage is the first row's Start button.
     harness
-        .get_all_by_label("▶ Start")
+        .get_all_by_label("Start")
         .next()
         .expect("a Start button")
         .click();
     harness.run_steps(2);
     harness.get_by_label("running");
-    harness.get_by_label("⏹ Cancel").click();
+    harness.get_by_label("Cancel").click();
     step_until(&mut harness, "the job to end", |app| {
         app.state.job.is_none()
     });
@@ -239,5 +239,50 @@ fn starting_and_cancelling_a_job_keeps_what_it_finished() {
     assert!(
         (FEATURED..30).contains(&done),
         "{done} tracks have features after the cancelled run"
+    );
+}
+
+/// Frame times with a 100k-track library, laid out and rendered offscreen by wgpu (lavapipe
+/// on a machine without a GPU), scrolling the table a page per frame. Prints figures; run with
+/// `cargo test --release --test app -- --ignored --nocapture frame_times`.
+#[test]
+#[ignore = "a measurement: makes a 100k-track project and renders 300 frames"]
+fn frame_times_with_a_100k_track_library() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("app-100k");
+    if !dir.join("deepcuts.sqlite").exists() {
+        let config = WorldConfig {
+            tracks: 100_000,
+            users: 20,
+            seed: 1,
+        };
+        create_demo_project(&dir, &config).expect("the 100k-track project is made");
+    }
+    let (player, _sink) = capture_player();
+    let mut harness = harness(&dir, ViewKind::Library, player);
+    step_until(&mut harness, "the project", |app| {
+        app.state.project.is_some()
+    });
+    harness.get_by_label("100000 of 100000 tracks");
+    let mut times = Vec::new();
+    for frame in 0..300 {
+        let started = Instant::now();
+        let key = if frame % 2 == 0 {
+            egui::Key::PageDown
+        } else {
+            egui::Key::ArrowDown
+        };
+        harness.key_press(key);
+        harness.step();
+        harness.render().expect("the frame renders");
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+    println!(
+        "100k-track library, 1280×800, {} frames: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        times.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
     );
 }

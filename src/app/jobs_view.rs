@@ -67,7 +67,7 @@ impl JobsView {
                 ui.separator();
                 let running = state.job.is_some();
                 if ui
-                    .add_enabled(!running, egui::Button::new("▶ Run all"))
+                    .add_enabled(!running, egui::Button::new("Run all"))
                     .on_hover_text(
                         "Run every stage that is missing, stale or interrupted, in order",
                     )
@@ -79,7 +79,7 @@ impl JobsView {
                     });
                 }
                 if ui
-                    .add_enabled(running, egui::Button::new("⏹ Cancel"))
+                    .add_enabled(running, egui::Button::new("Cancel"))
                     .on_hover_text("Stop after the current items; what is finished is kept")
                     .clicked()
                 {
@@ -183,7 +183,7 @@ impl JobsView {
                     ui.horizontal(|ui| {
                         if running {
                             if ui
-                                .button("⏹ Cancel")
+                                .button("Cancel")
                                 .on_hover_text(format!(
                                     "Stop {} after the current items; what is finished is kept",
                                     stage.name()
@@ -194,9 +194,9 @@ impl JobsView {
                             }
                         } else {
                             let label = match status.state {
-                                StageState::Interrupted { .. } => "▶ Resume",
-                                StageState::Done => "↻ Run again",
-                                _ => "▶ Start",
+                                StageState::Interrupted { .. } => "Resume",
+                                StageState::Done => "Run again",
+                                _ => "Start",
                             };
                             if ui
                                 .add_enabled(state.job.is_none(), egui::Button::new(label))

@@ -214,8 +214,8 @@ impl LibraryView {
                 for (name, key) in headers {
                     header.col(|ui| {
                         let arrow = match (self.sort == key, self.ascending) {
-                            (true, true) => " ⏶",
-                            (true, false) => " ⏷",
+                            (true, true) => " ^",
+                            (true, false) => " v",
                             (false, _) => "",
                         };
                         let button = ui
@@ -245,7 +245,7 @@ impl LibraryView {
                     row.col(|ui| {
                         let playing = state.now_playing == Some(track_row);
                         let title = if playing {
-                            format!("🔊 {}", track.title)
+                            format!("» {}", track.title)
                         } else {
                             track.title.clone()
                         };
@@ -265,10 +265,10 @@ impl LibraryView {
                     row.col(|ui| cell(ui, &track.kind));
                     row.col(|ui| cell(ui, project.plays[track_row].to_string()));
                     row.col(|ui| match &project.features[track_row] {
-                        RowStatus::Done => cell(ui, "✔ done"),
+                        RowStatus::Done => cell(ui, "done"),
                         RowStatus::Pending => cell(ui, egui::RichText::new("pending").weak()),
                         RowStatus::Failed(reason) => {
-                            let text = egui::RichText::new(format!("✖ {reason}"))
+                            let text = egui::RichText::new(format!("failed: {reason}"))
                                 .color(ui.visuals().error_fg_color);
                             ui.add(egui::Label::new(text).selectable(false))
                                 .on_hover_text(reason);

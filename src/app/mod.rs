@@ -27,7 +27,6 @@ mod top_bar;
 mod transport;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use crate::audio::player::Player;
 
@@ -65,8 +64,6 @@ pub struct AppOptions {
     pub run_pipeline: bool,
     /// The view to show first.
     pub view: Option<ViewKind>,
-    /// Measure this many frames (repainting continuously), print their times, and quit.
-    pub frame_times: Option<usize>,
 }
 
 /// What survives a restart (eframe's storage): projects and the layout. Column widths are in
@@ -86,7 +83,6 @@ pub struct DeepcutsApp {
     library: library::LibraryView,
     spectrogram: spectrogram::SpectrogramView,
     jobs: jobs_view::JobsView,
-    frame_timer: Option<FrameTimer>,
 }
 
 impl DeepcutsApp {
@@ -119,7 +115,6 @@ impl DeepcutsApp {
             library: library::LibraryView::default(),
             spectrogram: spectrogram::SpectrogramView::default(),
             jobs: jobs_view::JobsView::default(),
-            frame_timer: options.frame_times.map(FrameTimer::new),
         }
     }
 
@@ -153,12 +148,6 @@ impl DeepcutsApp {
             };
             self.tree.ui(&mut behavior, ui);
         });
-        if let Some(timer) = &mut self.frame_timer {
-            if timer.frame() {
-                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-            }
-            ctx.request_repaint();
-        }
     }
 
     /// The app-wide keys (APP.md), when no text field has the keyboard.
@@ -248,47 +237,6 @@ impl eframe::App for DeepcutsApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.persisted());
-    }
-}
-
-/// Times between frames, for `--frame-times`: the whole frame, layout and software rendering.
-struct FrameTimer {
-    wanted: usize,
-    last: Option<Instant>,
-    times: Vec<Duration>,
-}
-
-impl FrameTimer {
-    fn new(wanted: usize) -> Self {
-        Self {
-            wanted,
-            last: None,
-            times: Vec::with_capacity(wanted),
-        }
-    }
-
-    /// Records a frame; true once enough were measured (their figures are printed).
-    fn frame(&mut self) -> bool {
-        let now = Instant::now();
-        if let Some(last) = self.last.replace(now) {
-            self.times.push(now - last);
-        }
-        if self.times.len() < self.wanted {
-            return false;
-        }
-        let mut sorted = self.times.clone();
-        sorted.sort();
-        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
-        println!(
-            "frames {}: median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            sorted.len(),
-            at(0.5).as_secs_f64() * 1e3,
-            at(0.99).as_secs_f64() * 1e3,
-            at(1.0).as_secs_f64() * 1e3
-        );
-        self.times.clear();
-        self.wanted = usize::MAX;
-        true
     }
 }
 

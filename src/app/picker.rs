@@ -57,12 +57,12 @@ impl Picker {
             .default_size([520.0, 420.0])
             .show(ctx, |ui| {
                 ui.horizontal(|ui| {
-                    if ui.button("⬆").on_hover_text("Parent folder").clicked() {
+                    if ui.button("Up").on_hover_text("Parent folder").clicked() {
                         if let Some(parent) = self.dir.parent().map(Path::to_owned) {
                             self.enter(parent);
                         }
                     }
-                    if ui.button("🏠").on_hover_text("Home folder").clicked() {
+                    if ui.button("Home").on_hover_text("Home folder").clicked() {
                         if let Some(home) = dirs::home_dir() {
                             self.enter(home);
                         }
@@ -80,9 +80,9 @@ impl Picker {
                         Ok(entries) => {
                             for (name, is_dir) in entries {
                                 let label = if *is_dir {
-                                    format!("📁 {name}")
+                                    format!("{name}/")
                                 } else {
-                                    format!("🗋 {name}")
+                                    name.clone()
                                 };
                                 let selected = self.name == *name;
                                 let response = ui.selectable_label(selected, label);

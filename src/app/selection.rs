@@ -61,7 +61,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState) {
     ui.add_space(8.0);
     ui.horizontal_wrapped(|ui| {
         if ui
-            .button("▶ Play excerpt")
+            .button("Play excerpt")
             .on_hover_text("Play the analysed middle 30 s (Enter)")
             .clicked()
         {
@@ -71,7 +71,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState) {
             });
         }
         if ui
-            .button("▶ From start")
+            .button("Play from start")
             .on_hover_text("Play the whole track from its beginning")
             .clicked()
         {
@@ -81,7 +81,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState) {
             });
         }
         if ui
-            .button("🎼 Spectrogram")
+            .button("Open spectrogram")
             .on_hover_text("Open this track in the spectrogram view")
             .clicked()
         {

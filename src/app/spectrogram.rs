@@ -154,7 +154,7 @@ impl SpectrogramView {
                     let secs = activations.time_secs(t);
                     ui.label(format!("peak {value:.3} at {secs:.2} s"));
                     if ui
-                        .button("▶ Play from peak")
+                        .button("Play from peak")
                         .on_hover_text("Play from a second before the filter's peak")
                         .clicked()
                     {

@@ -203,11 +203,11 @@ impl TopBar {
                     egui::Grid::new("keys").show(ui, |ui| {
                         for (key, what) in [
                             ("Space", "play / pause"),
-                            ("← / →", "seek 5 s"),
-                            ("↑ / ↓", "move the selection in the library"),
+                            ("Left / Right", "seek 5 s"),
+                            ("Up / Down", "move the selection in the library"),
                             ("Enter", "play the selection's excerpt"),
                             ("/", "search the library"),
-                            ("1 – 3", "switch views"),
+                            ("1, 2, 3", "switch views"),
                             ("Esc", "clear the selection"),
                         ] {
                             ui.monospace(key);

@@ -18,9 +18,9 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState) {
         let has_output = state.player.as_ref().is_some_and(|p| p.has_output());
         let playing = playback == PlaybackState::Playing;
         let (icon, tip) = if playing {
-            ("⏸", "Pause (Space)")
+            ("Pause", "Pause (Space)")
         } else {
-            ("▶", "Play the selection (Space)")
+            ("Play", "Play the selection (Space)")
         };
         if ui
             .add_enabled(
@@ -58,7 +58,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState) {
             }
         }
         ui.separator();
-        ui.label("🔊").on_hover_text("Volume");
+        ui.label("Volume");
         let mut gain = volume;
         if ui
             .add(egui::Slider::new(&mut gain, 0.0..=1.0).show_value(false))

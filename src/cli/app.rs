@@ -12,9 +12,6 @@ pub struct Args {
     /// The view to show first; the first track is selected.
     #[arg(long, value_enum)]
     view: Option<ViewKind>,
-    /// Repaint continuously for N frames, print the median and 99th-percentile frame time, quit.
-    #[arg(long, hide = true)]
-    frame_times: Option<usize>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -22,7 +19,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         dir: args.dir,
         run_pipeline: false,
         view: args.view,
-        frame_times: args.frame_times,
     })?;
     Ok(Outcome::Success)
 }
