@@ -214,7 +214,12 @@ fn starting_and_cancelling_a_job_keeps_what_it_finished() {
         .click();
     harness.run_steps(2);
     harness.get_by_label("running");
-    harness.get_by_label("Cancel").click();
+    // The stage's own Cancel (the view's top bar has one for any job).
+    harness
+        .get_all_by_label("Cancel")
+        .last()
+        .expect("a Cancel button")
+        .click();
     step_until(&mut harness, "the job to end", |app| {
         app.state.job.is_none()
     });

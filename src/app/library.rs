@@ -67,7 +67,7 @@ impl LibraryView {
             return;
         };
         ui.horizontal(|ui| {
-            ui.label("🔍")
+            ui.label("Search")
                 .on_hover_text("Search titles, artists, albums, tags and kinds");
             let search = ui.add(
                 egui::TextEdit::singleline(&mut self.search)
