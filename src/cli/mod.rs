@@ -7,11 +7,14 @@ mod cf;
 mod demo;
 mod eval;
 mod features;
+mod filters;
 mod info;
 mod interrupt;
 mod mel;
+mod neighbours;
 mod pipeline;
 mod play;
+mod playlist;
 mod predict;
 mod progress;
 mod project;
@@ -68,6 +71,17 @@ enum Command {
     Forward(predict::ForwardArgs),
     /// The cold-start table: random, baseline, convnet and upper bound (AUC, mAP@500).
     Eval(eval::Args),
+    /// Draw the first-layer filters as a PNG (negative red, positive blue).
+    Filters(filters::Args),
+    /// The tracks that most excite a conv1 filter or fc2 unit, or are nearest a track:
+    /// playlists/NAME.json and .m3u8 (filter entries start where the filter peaked).
+    Playlist(playlist::PlaylistArgs),
+    /// Naming help: the styles, traits, kinds and artists a filter's or unit's playlist shares.
+    Describe(playlist::DescribeArgs),
+    /// A track's nearest tracks by audio (predicted factors) and by listening data (WMF).
+    Neighbours(neighbours::NeighboursArgs),
+    /// CF recommendations whose audio does not fit (intros, outros, covers, remixes…).
+    Outliers(neighbours::OutliersArgs),
     /// Run every stage that is missing, stale or interrupted, in order (features → cf →
     /// eval-cf → train → predict → eval); resumable.
     Pipeline(pipeline::Args),
@@ -127,6 +141,11 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Predict(args) => predict::predict(args),
         Command::Forward(args) => predict::forward(args),
         Command::Eval(args) => eval::run(args),
+        Command::Filters(args) => filters::run(args),
+        Command::Playlist(args) => playlist::playlist_command(args),
+        Command::Describe(args) => playlist::describe_command(args),
+        Command::Neighbours(args) => neighbours::neighbours(args),
+        Command::Outliers(args) => neighbours::outliers(args),
         Command::Pipeline(args) => pipeline::run(args),
         Command::Bench(command) => bench::run(command),
     }

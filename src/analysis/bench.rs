@@ -1,0 +1,124 @@
+//! The measurements behind `deepcuts bench analysis`: every playlist of a large project (all
+//! filters both ways, all units, ranked and written) and similar-track queries over up to 1M
+//! tracks, on random activations of the given network sizes.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+
+use super::neighbours::CosineIndex;
+use super::playlist_files::write_playlists;
+use super::playlists::{all_playlists, Activations};
+use super::results::{AnalysisError, Candidates, ProjectResults};
+use crate::convnet::ConvnetConfig;
+use crate::project::Track;
+
+/// Timings of `playlist --all` on a synthetic project.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlaylistTimings {
+    pub tracks: usize,
+    pub playlists: usize,
+    /// Ranking every playlist.
+    pub rank_secs: f64,
+    /// Writing each as JSON and M3U8.
+    pub write_secs: f64,
+}
+
+/// Ranks and writes (into `dir`) every playlist of `tracks` random tracks under `config`'s
+/// layer sizes, `k` entries each.
+pub fn playlists(
+    tracks: usize,
+    config: &ConvnetConfig,
+    k: usize,
+    dir: &Path,
+) -> Result<PlaylistTimings, AnalysisError> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let filters = config.filters[0];
+    let units = config.dense.last().copied().unwrap_or(0);
+    let mut random =
+        |columns: usize| Array2::from_shape_simple_fn((tracks, columns), || rng.random::<f32>());
+    let factors = random(config.factors);
+    let activations = Activations {
+        conv1_max: random(filters),
+        conv1_mean: random(filters),
+        conv1_peak: Array2::from_elem((tracks, filters), 100),
+        fc2: random(units),
+        similar: CosineIndex::new(factors.view(), &vec![true; tracks]),
+    };
+    let results = ProjectResults::from_parts(
+        dir,
+        (0..tracks as u32).map(synthetic_track).collect(),
+        vec![true; tracks],
+        config.clone(),
+    );
+    let cancel = AtomicBool::new(false);
+    let started = Instant::now();
+    let lists = all_playlists(&results, &activations, Candidates::All, k, &cancel)?;
+    let rank_secs = started.elapsed().as_secs_f64();
+    let named: Vec<(String, _)> = lists
+        .into_iter()
+        .map(|p| (p.query.file_stem(), p))
+        .collect();
+    let started = Instant::now();
+    write_playlists(&results, dir, &named, false, &cancel)?;
+    Ok(PlaylistTimings {
+        tracks,
+        playlists: named.len(),
+        rank_secs,
+        write_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn synthetic_track(id: u32) -> Track {
+    Track {
+        id,
+        source: format!("/music/track{id:07}.ogg"),
+        artist: format!("Artist {}", id % 997),
+        title: format!("Song {id}"),
+        album: String::new(),
+        duration_secs: Some(180.0 + f64::from(id % 120)),
+        tags: vec![format!("style{}", id % 14)],
+        kind: String::new(),
+    }
+}
+
+/// Timings of similar-track queries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimilarTimings {
+    pub tracks: usize,
+    pub dims: usize,
+    /// Building the index (normalising every vector).
+    pub build_secs: f64,
+    pub median_ms: f64,
+    pub max_ms: f64,
+}
+
+/// `queries` top-`k` cosine queries over `tracks` random `dims`-dimensional vectors.
+pub fn similar(tracks: usize, dims: usize, queries: usize, k: usize) -> SimilarTimings {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+    let vectors = Array2::from_shape_simple_fn((tracks, dims), || rng.random::<f32>() - 0.5);
+    let started = Instant::now();
+    let index = CosineIndex::new(vectors.view(), &vec![true; tracks]);
+    let ids = index.ids();
+    let build_secs = started.elapsed().as_secs_f64();
+    let mut times: Vec<f64> = (0..queries.max(1))
+        .map(|_| {
+            let query = rng.random_range(0..tracks as u32);
+            let started = Instant::now();
+            let list = index.nearest(query, &ids, k);
+            std::hint::black_box(list);
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    SimilarTimings {
+        tracks,
+        dims,
+        build_secs,
+        median_ms: times[times.len() / 2],
+        max_ms: times[times.len() - 1],
+    }
+}

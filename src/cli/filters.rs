@@ -1,0 +1,121 @@
+//! `deepcuts filters`: the first-layer filters as a PNG in the seed's colours; library:
+//! `analysis::filters`.
+
+use std::path::PathBuf;
+
+use super::playlist::{open_results, with_remedy};
+use super::{interrupt, Outcome};
+use crate::analysis::describe::{describe, Background};
+use crate::analysis::filters::render;
+use crate::analysis::names::Names;
+use crate::analysis::playlists::{all_playlists, Activations, PlaylistQuery};
+use crate::analysis::results::{Candidates, Conv1Weights, FilterStat};
+use crate::convnet::ConvnetWeights;
+use crate::project::{layout, Project};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The project folder.
+    dir: PathBuf,
+    /// The weights (default: the project's model/weights.safetensors).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// The PNG to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Draw only this filter, enlarged.
+    #[arg(long, value_name = "K")]
+    filter: Option<usize>,
+    /// Pixels per weight (default: 2 for all filters, 8 for one).
+    #[arg(long, value_name = "PX")]
+    scale: Option<usize>,
+    /// Left to right by filter index, or most selective first (the naming help's score of
+    /// each filter's max-activation playlist; needs predictions).
+    #[arg(long, value_enum, default_value_t = Order::Index)]
+    order: Order,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Order {
+    Index,
+    Selectivity,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let (weights, order) = match args.order {
+        // The index order needs only the weights, so it works before any prediction.
+        Order::Index => {
+            let path = match &args.model {
+                Some(path) => path.clone(),
+                None => Project::open(&args.dir)?
+                    .layout()
+                    .path(layout::MODEL_WEIGHTS),
+            };
+            let weights = Conv1Weights::from_weights(&ConvnetWeights::load(&path)?)?;
+            let order: Vec<usize> = (0..weights.filters).collect();
+            (weights, order)
+        }
+        Order::Selectivity => {
+            let results = open_results(&args.dir)?;
+            let remedy = |e| with_remedy(e, &args.dir);
+            let weights = results
+                .conv1_weights(args.model.as_deref())
+                .map_err(remedy)?;
+            let activations = Activations::load(&results).map_err(remedy)?;
+            let candidates = results.candidates(Candidates::All).map_err(remedy)?;
+            let background = Background::new(&results, &candidates);
+            let names = Names::load(&args.dir).map_err(remedy)?;
+            let lists = all_playlists(
+                &results,
+                &activations,
+                Candidates::All,
+                10,
+                interrupt::cancel_flag(),
+            )
+            .map_err(remedy)?;
+            let mut scored: Vec<(usize, f64)> = lists
+                .iter()
+                .filter_map(|list| match list.query {
+                    PlaylistQuery::Filter {
+                        filter,
+                        stat: FilterStat::Max,
+                    } => {
+                        let d = describe(&results, list, &background, &names);
+                        Some((
+                            filter,
+                            d.top().map_or(f64::NEG_INFINITY, |(_, l)| l.selectivity),
+                        ))
+                    }
+                    _ => None,
+                })
+                .collect();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            (weights, scored.into_iter().map(|(k, _)| k).collect())
+        }
+    };
+    let (order, default_scale) = match args.filter {
+        Some(k) => {
+            anyhow::ensure!(
+                k < weights.filters,
+                "filter {k} is out of range: the network has {} conv1 filters (0 to {})",
+                weights.filters,
+                weights.filters.saturating_sub(1)
+            );
+            (vec![k], 8)
+        }
+        None => (order, 2),
+    };
+    let image = render(&weights, &order, args.scale.unwrap_or(default_scale));
+    image.write_png(&args.out)?;
+    println!(
+        "wrote {} ({} × {} px, {} filter{} of {} mel bands × {} frames)",
+        args.out.display(),
+        image.width,
+        image.height,
+        order.len(),
+        if order.len() == 1 { "" } else { "s" },
+        weights.n_mels,
+        weights.frames
+    );
+    Ok(Outcome::Success)
+}
