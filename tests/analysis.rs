@@ -479,7 +479,7 @@ fn naming_help_shares_by_hand() {
     assert!((style.share - 1.0).abs() < 1e-12);
     let q = 13.0 / 38.0;
     assert!((style.background - q).abs() < 1e-12);
-    assert!((style.selectivity - 1.0).abs() < 1e-12);
+    assert!((style.selectivity - (1.0 - q)).abs() < 1e-12);
     let traits = &d.facet(Facet::Trait).expect("traits").labels;
     // vibrato: ids ≡ 0 mod 4 → 10 tracks, none unpredicted; 2 of 4 in the playlist.
     let vibrato = traits
@@ -488,7 +488,7 @@ fn naming_help_shares_by_hand() {
         .expect("vibrato");
     let q = 10.0 / 38.0;
     assert!((vibrato.share - 0.5).abs() < 1e-12);
-    assert!((vibrato.selectivity - (0.5 - q) / (1.0 - q)).abs() < 1e-12);
+    assert!((vibrato.selectivity - (0.5 - q)).abs() < 1e-12);
     let kinds = &d.facet(Facet::Kind).expect("kinds").labels;
     assert_eq!(kinds.len(), 1);
     assert_eq!((kinds[0].label.as_str(), kinds[0].count), ("intro", 1));

@@ -21,10 +21,13 @@ use crate::project::Track;
 pub struct PlaylistTimings {
     pub tracks: usize,
     pub playlists: usize,
-    /// Ranking every playlist.
+    /// Ranking every playlist: wall time, and CPU time of all threads (which, unlike wall
+    /// time, does not grow when other work shares the cores).
     pub rank_secs: f64,
+    pub rank_cpu_secs: f64,
     /// Writing each as JSON and M3U8.
     pub write_secs: f64,
+    pub write_cpu_secs: f64,
 }
 
 /// Ranks and writes (into `dir`) every playlist of `tracks` random tracks under `config`'s
@@ -55,21 +58,33 @@ pub fn playlists(
         config.clone(),
     );
     let cancel = AtomicBool::new(false);
-    let started = Instant::now();
-    let lists = all_playlists(&results, &activations, Candidates::All, k, &cancel)?;
-    let rank_secs = started.elapsed().as_secs_f64();
+    let (lists, rank_secs, rank_cpu_secs) =
+        measured(|| all_playlists(&results, &activations, Candidates::All, k, &cancel));
+    let lists = lists?;
     let named: Vec<(String, _)> = lists
         .into_iter()
         .map(|p| (p.query.file_stem(), p))
         .collect();
-    let started = Instant::now();
-    write_playlists(&results, dir, &named, false, &cancel)?;
+    let (written, write_secs, write_cpu_secs) =
+        measured(|| write_playlists(&results, dir, &named, false, &cancel));
+    written?;
     Ok(PlaylistTimings {
         tracks,
         playlists: named.len(),
         rank_secs,
-        write_secs: started.elapsed().as_secs_f64(),
+        rank_cpu_secs,
+        write_secs,
+        write_cpu_secs,
     })
+}
+
+/// Runs `work`; returns its result, wall seconds and process CPU seconds (all threads).
+fn measured<T>(work: impl FnOnce() -> T) -> (T, f64, f64) {
+    let cpu = crate::bench::process_cpu_secs().unwrap_or(0.0);
+    let started = Instant::now();
+    let out = work();
+    let wall = started.elapsed().as_secs_f64();
+    (out, wall, crate::bench::process_cpu_secs().unwrap_or(0.0) - cpu)
 }
 
 fn synthetic_track(id: u32) -> Track {
@@ -94,6 +109,8 @@ pub struct SimilarTimings {
     pub build_secs: f64,
     pub median_ms: f64,
     pub max_ms: f64,
+    /// CPU time per query, all threads.
+    pub cpu_ms: f64,
 }
 
 /// `queries` top-`k` cosine queries over `tracks` random `dims`-dimensional vectors.
@@ -104,15 +121,18 @@ pub fn similar(tracks: usize, dims: usize, queries: usize, k: usize) -> SimilarT
     let index = CosineIndex::new(vectors.view(), &vec![true; tracks]);
     let ids = index.ids();
     let build_secs = started.elapsed().as_secs_f64();
-    let mut times: Vec<f64> = (0..queries.max(1))
-        .map(|_| {
-            let query = rng.random_range(0..tracks as u32);
-            let started = Instant::now();
-            let list = index.nearest(query, &ids, k);
-            std::hint::black_box(list);
-            started.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
+    let queries = queries.max(1);
+    let (mut times, _, cpu_secs): (Vec<f64>, _, _) = measured(|| {
+        (0..queries)
+            .map(|_| {
+                let query = rng.random_range(0..tracks as u32);
+                let started = Instant::now();
+                let list = index.nearest(query, &ids, k);
+                std::hint::black_box(list);
+                started.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect()
+    });
     times.sort_by(f64::total_cmp);
     SimilarTimings {
         tracks,
@@ -120,5 +140,6 @@ pub fn similar(tracks: usize, dims: usize, queries: usize, k: usize) -> SimilarT
         build_secs,
         median_ms: times[times.len() / 2],
         max_ms: times[times.len() - 1],
+        cpu_ms: cpu_secs * 1000.0 / queries as f64,
     }
 }

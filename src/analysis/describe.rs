@@ -67,9 +67,10 @@ pub struct LabelShare {
     pub share: f64,
     /// Its share in the collection the playlist was drawn from.
     pub background: f64,
-    /// How much purer than chance the playlist is in this label: (share − background) /
-    /// (1 − background); 1 when every track carries a label no other track does, 0 when the
-    /// playlist is as mixed as the collection, negative when it avoids the label.
+    /// How far the playlist is above chance in this label: share − background. Near 1 when
+    /// every track carries a label that is rare in the collection; near 0 when the playlist
+    /// holds it no more often than the collection does, however common it is (a label 93% of
+    /// the collection carries scores at most 0.07); negative when the playlist avoids it.
     pub selectivity: f64,
 }
 
@@ -197,17 +198,12 @@ pub fn describe(
                 .map(|(label, count)| {
                     let share = count as f64 / len;
                     let background = background.share(facet, &label);
-                    let selectivity = if background < 1.0 {
-                        (share - background) / (1.0 - background)
-                    } else {
-                        0.0
-                    };
                     LabelShare {
                         label,
                         count,
                         share,
                         background,
-                        selectivity,
+                        selectivity: share - background,
                     }
                 })
                 .collect();

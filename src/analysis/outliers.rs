@@ -13,7 +13,7 @@ use ndarray::Array2;
 
 use super::neighbours::{dot, CosineIndex};
 use super::results::{AnalysisError, ProjectResults};
-use super::top_k::top_k;
+use super::top_k::{top_k, Scored};
 use crate::io::npy;
 use crate::project::{layout, Project, ProjectError};
 
@@ -157,7 +157,7 @@ impl OutlierData {
         results: &ProjectResults,
         name: &str,
         n: usize,
-    ) -> Result<(Vec<u32>, Vec<(u32, f32)>), AnalysisError> {
+    ) -> Result<(Vec<u32>, Vec<Scored>), AnalysisError> {
         let unknown = || AnalysisError::NoCandidates {
             reason: format!("no user `{name}` with listens in the WMF factors"),
         };
@@ -281,7 +281,7 @@ fn robust_spread(values: &[f32]) -> (f64, f64) {
         }
         v.sort_unstable_by(f64::total_cmp);
         let mid = v.len() / 2;
-        if v.len() % 2 == 0 {
+        if v.len().is_multiple_of(2) {
             (v[mid - 1] + v[mid]) / 2.0
         } else {
             v[mid]

@@ -46,7 +46,11 @@ fn line(results: &ProjectResults, id: u32) -> String {
         "" | "regular" => String::new(),
         kind => format!(" ({kind})"),
     };
-    format!("{} - {}{kind}", track.artist, track.title)
+    if track.artist.is_empty() {
+        format!("{}{kind}", track.title)
+    } else {
+        format!("{} - {}{kind}", track.artist, track.title)
+    }
 }
 
 pub fn neighbours(args: NeighboursArgs) -> anyhow::Result<Outcome> {

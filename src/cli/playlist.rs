@@ -235,7 +235,15 @@ pub fn describe_command(args: DescribeArgs) -> anyhow::Result<Outcome> {
     let background = Background::new(&results, &candidates);
     if target.all {
         let cancel = interrupt::cancel_flag();
-        return describe_all(&args, &results, &activations, &background, &names, cancel);
+        let collection = candidates.len();
+        return describe_all(
+            &args,
+            &results,
+            &activations,
+            (&background, collection),
+            &names,
+            cancel,
+        );
     }
     for query in queries {
         let list = playlist(&results, &activations, query, args.from, args.k).map_err(remedy)?;
@@ -248,7 +256,7 @@ fn describe_all(
     args: &DescribeArgs,
     results: &ProjectResults,
     activations: &Activations,
-    background: &Background,
+    (background, collection): (&Background, usize),
     names: &Names,
     cancel: &AtomicBool,
 ) -> anyhow::Result<Outcome> {
@@ -267,7 +275,7 @@ fn describe_all(
     println!(
         "top-{} playlists from {} tracks; ≥ {:.0}% one label; low-level = ≥ {:.0}% one trait across ≥ {} styles",
         args.k,
-        background_len(results, args.from)?,
+        collection,
         Selectivity::SHARE * 100.0,
         Selectivity::SHARE * 100.0,
         Selectivity::LOW_LEVEL_STYLES
@@ -286,10 +294,6 @@ fn describe_all(
     }
     println!("wrote {} (most selective first)", path.display());
     Ok(Outcome::Success)
-}
-
-fn background_len(results: &ProjectResults, from: Candidates) -> anyhow::Result<usize> {
-    Ok(results.candidates(from)?.len())
 }
 
 fn print_description(description: &Description) {
