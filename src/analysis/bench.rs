@@ -84,7 +84,11 @@ fn measured<T>(work: impl FnOnce() -> T) -> (T, f64, f64) {
     let started = Instant::now();
     let out = work();
     let wall = started.elapsed().as_secs_f64();
-    (out, wall, crate::bench::process_cpu_secs().unwrap_or(0.0) - cpu)
+    (
+        out,
+        wall,
+        crate::bench::process_cpu_secs().unwrap_or(0.0) - cpu,
+    )
 }
 
 fn synthetic_track(id: u32) -> Track {
