@@ -158,5 +158,28 @@ fn describe(error: &anyhow::Error) -> String {
             message.push_str(&text);
         }
     }
+    if let Some(step) = error.chain().find_map(next_step) {
+        message.push_str("; ");
+        message.push_str(step);
+    }
     message
+}
+
+/// The command that fixes an error, for the errors one command's output fixes: the library's
+/// messages say what is wrong and leave this to the CLI (the app offers its own buttons).
+fn next_step(cause: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    use crate::coldstart::ColdstartError;
+    use crate::project::ProjectError;
+    match cause.downcast_ref::<ColdstartError>() {
+        Some(ColdstartError::NoSplit { .. }) => return Some("run `deepcuts train` first"),
+        Some(ColdstartError::NoFeatures { .. }) => return Some("run `deepcuts features` first"),
+        Some(ColdstartError::NoListens) => {
+            return Some("import a listening log with `deepcuts import-usage` first")
+        }
+        _ => {}
+    }
+    match cause.downcast_ref::<ProjectError>() {
+        Some(ProjectError::NotAProject { .. }) => Some("create one with `deepcuts new`"),
+        _ => None,
+    }
 }
