@@ -702,6 +702,34 @@ fn a_vbr_mp3_without_a_header_gives_the_excerpt_of_its_decoded_length() {
     );
 }
 
+#[test]
+fn a_file_shorter_than_its_header_says_gives_the_middle_of_what_decodes() {
+    // A WAV cut at 34 s whose header still declares 40 s: the excerpt the header's length
+    // points to (from 5 s) runs past the end, so the middle is found in what decodes (from 2 s).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cut40.wav");
+    let frames = 40 * 22_050;
+    let signal: Vec<f32> = noise(frames, 3)
+        .iter()
+        .zip(sine(330.0, 22_050, frames, 0.4))
+        .map(|(n, s)| 0.3 * n + s)
+        .collect();
+    write_wav_i16(&path, 22_050, 1, &signal);
+    let bytes = std::fs::read(&path).expect("written");
+    let kept = 44 + 2 * 34 * 22_050;
+    std::fs::write(&path, &bytes[..kept]).expect("cut");
+
+    let full = load_full(&path).expect("decodes");
+    assert_eq!(full.samples.len(), 34 * 22_050);
+    let excerpt = load_excerpt(&path).expect("decodes");
+    assert_same(&excerpt.samples, &take_excerpt(&full.samples), "cut40.wav");
+    assert!(
+        excerpt.warnings.iter().any(|w| w.contains("cut40.wav")),
+        "{:?}",
+        excerpt.warnings
+    );
+}
+
 // ---- bad input ----------------------------------------------------------------------------
 
 #[test]
