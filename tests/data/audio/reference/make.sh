@@ -9,6 +9,9 @@
 #   file), and NAME.head.f32 holds ffmpeg's first 2048 decoded samples (mono, float32 LE): the
 #   position of sample 0 as the reference decoder puts it.
 #   ffmpeg: ffmpeg -i FILE -f f32le -ac 1 - | wc -c, divided by 4.
+# Recorded with Debian 12's ffmpeg 5.1.9, LAME 3.100 and libsndfile 1.2.2 (pip's soundfile).
+# libsndfile reads only 55526 samples of the VBR file without a header (its bitrate estimate);
+# ffmpeg reads all of it, and so must we.
 set -eu
 cd "$(dirname "$0")"
 
@@ -18,9 +21,10 @@ wav() { # wav OUT RATE SECS
         -c:a pcm_s16le "$1"
 }
 
-
 # LAME, with its Xing/LAME header (encoder delay and padding) and without (-t), for every
 # MPEG version: MPEG-1 (44.1, 48, 32 kHz), MPEG-2 (22.05, 24, 16 kHz), MPEG-2.5 (11.025, 8 kHz).
+# LAME silently leaves the header out of CBR files whose frames are too small to hold it
+# (32 kb/s at 44.1 kHz), hence these bitrates; check with grep -c Xing/Info after a change.
 for spec in 44100:44.1:64 48000:48:64 32000:32:64 22050:22.05:64 24000:24:64 16000:16:64 \
     11025:11.025:32 8000:8:32; do
     IFS=: read -r rate khz kbps <<SPEC
