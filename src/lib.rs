@@ -17,4 +17,5 @@ pub mod io;
 pub mod pipeline;
 pub mod predict;
 pub mod project;
+pub mod track_issue;
 pub mod usage;

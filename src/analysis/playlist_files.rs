@@ -206,12 +206,7 @@ fn render_demo_wavs(
             else {
                 return Ok(0);
             };
-            let recipe = audio
-                .recipe(seed, index)
-                .map_err(|reason| AnalysisError::Invalid {
-                    path: path.clone(),
-                    reason,
-                })?;
+            let recipe = audio.recipe(seed, index)?;
             crate::demo::write_wav(&path, recipe)
                 .map_err(|source| AnalysisError::Write { path, source })?;
             Ok(1)

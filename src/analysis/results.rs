@@ -13,6 +13,7 @@ use crate::coldstart::split::{Part, SplitError, TrackSplit};
 use crate::convnet::weights::WeightsError;
 use crate::convnet::{ConvnetConfig, ConvnetWeights};
 use crate::io::npy::{self, NpyError};
+use crate::project::audio_source::TrackAudioError;
 use crate::project::{layout, Layout, Project, ProjectError, Track};
 
 /// What stops an analysis; names the file, index or track at fault.
@@ -53,6 +54,8 @@ pub enum AnalysisError {
     Weights(#[from] WeightsError),
     #[error(transparent)]
     Split(#[from] SplitError),
+    #[error(transparent)]
+    TrackAudio(#[from] TrackAudioError),
 }
 
 /// Which per-track conv1 statistic ranks a filter's tracks (DESIGN.md, "Activation playlists").

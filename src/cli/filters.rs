@@ -3,13 +3,12 @@
 
 use std::path::PathBuf;
 
-use super::playlist::{open_results, with_remedy};
 use super::{interrupt, Outcome};
 use crate::analysis::describe::{describe, Background};
 use crate::analysis::filters::render;
 use crate::analysis::names::Names;
 use crate::analysis::playlists::{all_playlists, Activations, PlaylistQuery};
-use crate::analysis::results::{Candidates, Conv1Weights, FilterStat};
+use crate::analysis::results::{Candidates, Conv1Weights, FilterStat, ProjectResults};
 use crate::convnet::ConvnetWeights;
 use crate::project::{layout, Project};
 
@@ -56,23 +55,19 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             (weights, order)
         }
         Order::Selectivity => {
-            let results = open_results(&args.dir)?;
-            let remedy = |e| with_remedy(e, &args.dir);
-            let weights = results
-                .conv1_weights(args.model.as_deref())
-                .map_err(remedy)?;
-            let activations = Activations::load(&results).map_err(remedy)?;
-            let candidates = results.candidates(Candidates::All).map_err(remedy)?;
+            let results = ProjectResults::open_dir(&args.dir)?;
+            let weights = results.conv1_weights(args.model.as_deref())?;
+            let activations = Activations::load(&results)?;
+            let candidates = results.candidates(Candidates::All)?;
             let background = Background::new(&results, &candidates);
-            let names = Names::load(&args.dir).map_err(remedy)?;
+            let names = Names::load(&args.dir)?;
             let lists = all_playlists(
                 &results,
                 &activations,
                 Candidates::All,
                 10,
                 interrupt::cancel_flag(),
-            )
-            .map_err(remedy)?;
+            )?;
             let mut scored: Vec<(usize, f64)> = lists
                 .iter()
                 .filter_map(|list| match list.query {

@@ -177,5 +177,39 @@ fn describe(error: &anyhow::Error) -> String {
             message.push_str(&text);
         }
     }
+    if let Some(step) = error.chain().find_map(next_step) {
+        message.push_str("; ");
+        message.push_str(&step);
+    }
     message
+}
+
+/// The command that fixes an error, for the errors one command's output fixes: the library's
+/// messages say what is wrong and leave this to the CLI (the app offers its own buttons).
+fn next_step(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use crate::analysis::AnalysisError;
+    use crate::coldstart::ColdstartError;
+    use crate::project::ProjectError;
+    let step = |stage: &str| Some(format!("run `deepcuts {stage}` first"));
+    match cause.downcast_ref::<ColdstartError>() {
+        Some(ColdstartError::NoSplit { .. }) => return step("train"),
+        Some(ColdstartError::NoFeatures { .. }) => return step("features"),
+        Some(ColdstartError::NoListens) => {
+            return Some("import a listening log with `deepcuts import-usage` first".into())
+        }
+        _ => {}
+    }
+    match cause.downcast_ref::<AnalysisError>() {
+        Some(AnalysisError::Missing { stage, .. } | AnalysisError::Stale { stage, .. }) => {
+            return step(stage)
+        }
+        Some(AnalysisError::NotPredicted { .. }) => {
+            return Some("run `deepcuts features` and `deepcuts predict` first".into())
+        }
+        _ => {}
+    }
+    match cause.downcast_ref::<ProjectError>() {
+        Some(ProjectError::NotAProject { .. }) => Some("create one with `deepcuts new`".into()),
+        _ => None,
+    }
 }

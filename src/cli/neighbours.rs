@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use super::playlist::{open_results, with_remedy};
 use super::Outcome;
 use crate::analysis::neighbours::NeighbourIndexes;
 use crate::analysis::outliers::{score, Judgement, OutlierData, OutlierQuery, DEFAULT_FLAG_SPREAD};
@@ -54,13 +53,10 @@ fn line(results: &ProjectResults, id: u32) -> String {
 }
 
 pub fn neighbours(args: NeighboursArgs) -> anyhow::Result<Outcome> {
-    let results = open_results(&args.dir)?;
-    let remedy = |e| with_remedy(e, &args.dir);
-    results.predicted_track(args.track).map_err(remedy)?;
-    let indexes = NeighbourIndexes::load(&results).map_err(remedy)?;
-    let lists = indexes
-        .lists(&results, args.track, args.k)
-        .map_err(remedy)?;
+    let results = ProjectResults::open_dir(&args.dir)?;
+    results.predicted_track(args.track)?;
+    let indexes = NeighbourIndexes::load(&results)?;
+    let lists = indexes.lists(&results, args.track, args.k)?;
     let overlap = lists.overlap();
     println!("query {}: {}", args.track, line(&results, args.track));
     let cf = lists.cf.as_deref().unwrap_or(&[]);
@@ -90,18 +86,15 @@ pub fn neighbours(args: NeighboursArgs) -> anyhow::Result<Outcome> {
 }
 
 pub fn outliers(args: OutliersArgs) -> anyhow::Result<Outcome> {
-    let results = open_results(&args.dir)?;
-    let remedy = |e| with_remedy(e, &args.dir);
-    let data = OutlierData::load(&results).map_err(remedy)?;
+    let results = ProjectResults::open_dir(&args.dir)?;
+    let data = OutlierData::load(&results)?;
     let query = match (&args.user, args.track) {
         (Some(user), _) => Some(OutlierQuery::User(user.clone())),
         (_, Some(track)) => Some(OutlierQuery::Track(track)),
         _ => None,
     };
     if let Some(query) = query {
-        let judgement = data
-            .judge(&results, &query, args.k, args.flag_spread)
-            .map_err(remedy)?;
+        let judgement = data.judge(&results, &query, args.k, args.flag_spread)?;
         match &query {
             OutlierQuery::User(user) => println!("CF recommendations for user {user}:"),
             OutlierQuery::Track(id) => {

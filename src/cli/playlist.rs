@@ -11,7 +11,7 @@ use crate::analysis::describe::{describe, ranking_tsv, Background, Description, 
 use crate::analysis::names::Names;
 use crate::analysis::playlist_files::{write_playlists, PLAYLISTS_DIR};
 use crate::analysis::playlists::{all_playlists, playlist, Activations, Playlist, PlaylistQuery};
-use crate::analysis::results::{AnalysisError, Candidates, FilterStat, ProjectResults};
+use crate::analysis::results::{Candidates, FilterStat, ProjectResults};
 
 /// What to rank: exactly one of a filter, a unit, a track's neighbours or everything.
 #[derive(Debug, clap::Args)]
@@ -82,29 +82,8 @@ pub struct DescribeTarget {
     all: bool,
 }
 
-/// Opens a project's results, turning a missing or stale artifact into the command to run.
-pub fn open_results(dir: &Path) -> anyhow::Result<ProjectResults> {
-    ProjectResults::open_dir(dir).map_err(|e| with_remedy(e, dir))
-}
-
-/// Adds "run `deepcuts STAGE DIR`" to errors about missing or stale artifacts.
-pub fn with_remedy(error: AnalysisError, dir: &Path) -> anyhow::Error {
-    let stage = match &error {
-        AnalysisError::Missing { stage, .. } | AnalysisError::Stale { stage, .. } => Some(*stage),
-        AnalysisError::NotPredicted { .. } => Some("features"),
-        _ => None,
-    };
-    match stage {
-        Some(stage) => {
-            anyhow::Error::new(error).context(format!("run `deepcuts {stage} {}`", dir.display()))
-        }
-        None => error.into(),
-    }
-}
-
 pub fn playlist_command(args: PlaylistArgs) -> anyhow::Result<Outcome> {
-    let results = open_results(&args.dir)?;
-    let remedy = |e| with_remedy(e, &args.dir);
+    let results = ProjectResults::open_dir(&args.dir)?;
     let target = &args.target;
     let query = match (target.filter, target.unit, target.similar) {
         (Some(filter), _, _) => Some(PlaylistQuery::Filter {
@@ -121,22 +100,19 @@ pub fn playlist_command(args: PlaylistArgs) -> anyhow::Result<Outcome> {
         Some(PlaylistQuery::Unit { unit }) => results.check_unit(unit),
         Some(PlaylistQuery::Similar { track }) => results.predicted_track(track).map(|_| ()),
         None => Ok(()),
-    }
-    .map_err(remedy)?;
-    let activations = Activations::load(&results).map_err(remedy)?;
+    }?;
+    let activations = Activations::load(&results)?;
     let cancel = interrupt::cancel_flag();
     let dir = args.dir.join(PLAYLISTS_DIR);
     let (named, render): (Vec<(String, Playlist)>, bool) = match query {
         Some(query) => {
-            let list =
-                playlist(&results, &activations, query, args.from, args.k).map_err(remedy)?;
+            let list = playlist(&results, &activations, query, args.from, args.k)?;
             print_playlist(&results, &list);
             let name = args.out.clone().unwrap_or_else(|| query.file_stem());
             (vec![(name, list)], true)
         }
         None => {
-            let lists =
-                all_playlists(&results, &activations, args.from, args.k, cancel).map_err(remedy)?;
+            let lists = all_playlists(&results, &activations, args.from, args.k, cancel)?;
             let named = lists
                 .into_iter()
                 .map(|p| (p.query.file_stem(), p))
@@ -144,7 +120,7 @@ pub fn playlist_command(args: PlaylistArgs) -> anyhow::Result<Outcome> {
             (named, args.render_demo_audio)
         }
     };
-    let report = write_playlists(&results, &dir, &named, render, cancel).map_err(remedy)?;
+    let report = write_playlists(&results, &dir, &named, render, cancel)?;
     if target.all {
         write_index(&dir, &named)?;
         println!(
@@ -212,26 +188,25 @@ fn print_playlist(results: &ProjectResults, list: &Playlist) {
 }
 
 pub fn describe_command(args: DescribeArgs) -> anyhow::Result<Outcome> {
-    let results = open_results(&args.dir)?;
-    let remedy = |e| with_remedy(e, &args.dir);
+    let results = ProjectResults::open_dir(&args.dir)?;
     let target = &args.target;
     let queries: Vec<PlaylistQuery> = match (target.filter, target.unit) {
         (Some(filter), _) => {
-            results.check_filter(filter).map_err(remedy)?;
+            results.check_filter(filter)?;
             FilterStat::ALL
                 .iter()
                 .map(|&stat| PlaylistQuery::Filter { filter, stat })
                 .collect()
         }
         (_, Some(unit)) => {
-            results.check_unit(unit).map_err(remedy)?;
+            results.check_unit(unit)?;
             vec![PlaylistQuery::Unit { unit }]
         }
         _ => Vec::new(),
     };
-    let activations = Activations::load(&results).map_err(remedy)?;
-    let names = Names::load(&args.dir).map_err(remedy)?;
-    let candidates = results.candidates(args.from).map_err(remedy)?;
+    let activations = Activations::load(&results)?;
+    let names = Names::load(&args.dir)?;
+    let candidates = results.candidates(args.from)?;
     let background = Background::new(&results, &candidates);
     if target.all {
         let cancel = interrupt::cancel_flag();
@@ -246,7 +221,7 @@ pub fn describe_command(args: DescribeArgs) -> anyhow::Result<Outcome> {
         );
     }
     for query in queries {
-        let list = playlist(&results, &activations, query, args.from, args.k).map_err(remedy)?;
+        let list = playlist(&results, &activations, query, args.from, args.k)?;
         print_description(&describe(&results, &list, &background, &names));
     }
     Ok(Outcome::Success)
@@ -260,8 +235,7 @@ fn describe_all(
     names: &Names,
     cancel: &AtomicBool,
 ) -> anyhow::Result<Outcome> {
-    let lists = all_playlists(results, activations, args.from, args.k, cancel)
-        .map_err(|e| with_remedy(e, &args.dir))?;
+    let lists = all_playlists(results, activations, args.from, args.k, cancel)?;
     let descriptions: Vec<Description> = lists
         .iter()
         .map(|list| describe(results, list, background, names))
