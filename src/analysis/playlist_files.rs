@@ -147,17 +147,21 @@ pub fn write_playlists(
             })
             .map(|()| path)
     };
-    let mut report = WriteReport::default();
-    for (name, playlist) in playlists {
-        report.files.push(write(
-            dir.join(format!("{name}.json")),
-            to_json(results, playlist),
-        )?);
-        report.files.push(write(
-            dir.join(format!("{name}.m3u8")),
-            to_m3u8(results, playlist),
-        )?);
-    }
+    // In parallel: each atomic write waits for its fsync, and thousands of small files
+    // (`--all` on a large network) spend most of their time there.
+    let files: Vec<Vec<PathBuf>> = playlists
+        .par_iter()
+        .map(|(name, playlist)| {
+            Ok(vec![
+                write(dir.join(format!("{name}.json")), to_json(results, playlist))?,
+                write(dir.join(format!("{name}.m3u8")), to_m3u8(results, playlist))?,
+            ])
+        })
+        .collect::<Result<_, AnalysisError>>()?;
+    let mut report = WriteReport {
+        files: files.into_iter().flatten().collect(),
+        ..WriteReport::default()
+    };
     let mut demo_ids: Vec<u32> = playlists
         .iter()
         .flat_map(|(_, p)| p.entries.iter().map(|e| e.id))
