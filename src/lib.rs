@@ -2,6 +2,7 @@
 //! (NIPS 2013). Every stage is a library function first; the CLI and the GUI call the same
 //! functions. See ARCHITECTURE.md for the map of modules.
 
+pub mod analysis;
 pub mod audio;
 pub mod baseline;
 pub mod bench;

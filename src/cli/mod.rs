@@ -16,6 +16,7 @@ mod predict;
 mod progress;
 mod project;
 mod train;
+mod tsne;
 mod usage;
 
 use std::process::ExitCode;
@@ -71,6 +72,8 @@ enum Command {
     /// Run every stage that is missing, stale or interrupted, in order (features → cf →
     /// eval-cf → train → predict → eval); resumable.
     Pipeline(pipeline::Args),
+    /// t-SNE map of the predicted (or CF) factors: maps/tsne.npy, .csv, .json; or of any .npy.
+    Tsne(tsne::Args),
     /// Measure the speed of a stage.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -128,6 +131,7 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Forward(args) => predict::forward(args),
         Command::Eval(args) => eval::run(args),
         Command::Pipeline(args) => pipeline::run(args),
+        Command::Tsne(args) => tsne::run(args),
         Command::Bench(command) => bench::run(command),
     }
 }
