@@ -205,8 +205,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<Outcome> {
         let data: ndarray::Array2<f32> = npy::read_finite_f32(&dir.join("points.npy"))?;
         for path in &args.score {
             let map: ndarray::Array2<f32> = npy::read_as_f32(path)?;
-            let t = trustworthiness(data.view(), map.view(), tsne_bench::TRUSTWORTHINESS_K, cancel)
-                .with_context(|| format!("scoring {}", path.display()))?;
+            let t = trustworthiness(
+                data.view(),
+                map.view(),
+                tsne_bench::TRUSTWORTHINESS_K,
+                cancel,
+            )
+            .with_context(|| format!("scoring {}", path.display()))?;
             println!("{}: trustworthiness@10 {t:.4}", path.display());
         }
         return Ok(Outcome::Success);
@@ -230,7 +235,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<Outcome> {
         ..TsneParams::default()
     };
     let bar = progress::bar(params.iterations as u64, "t-SNE");
-    let ours = tsne_bench::run_deepcuts(data.view(), &params, &mut progress_reporter(&bar), cancel)?;
+    let ours =
+        tsne_bench::run_deepcuts(data.view(), &params, &mut progress_reporter(&bar), cancel)?;
     bar.finish_and_clear();
     if let Some(dir) = &args.dir {
         npy::write(&dir.join("deepcuts.npy"), &ours.map)?;
@@ -238,16 +244,21 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<Outcome> {
     print_figures(&ours);
     if args.bhtsne {
         for method in [BhtsneMethod::BarnesHut, BhtsneMethod::Interpolation] {
-            print_figures(&tsne_bench::run_bhtsne(data.view(), &params, method, cancel)?);
+            print_figures(&tsne_bench::run_bhtsne(
+                data.view(),
+                &params,
+                method,
+                cancel,
+            )?);
         }
     }
     Ok(Outcome::Success)
 }
 
 fn print_figures(figures: &MapFigures) {
-    let memory = figures
-        .peak_rss_bytes
-        .map_or("?".to_owned(), |b| format!("{:.0}", b as f64 / (1 << 20) as f64));
+    let memory = figures.peak_rss_bytes.map_or("?".to_owned(), |b| {
+        format!("{:.0}", b as f64 / (1 << 20) as f64)
+    });
     println!(
         "{:<22} {:>8.2} s  peak RSS {memory:>6} MiB  trustworthiness@10 {:.4}",
         figures.method, figures.secs, figures.trustworthiness

@@ -51,9 +51,7 @@ impl ClusteredPoints {
         let centres: Vec<Vec<f64>> = (0..clusters)
             .map(|_| (0..self.dims).map(|_| normal(&mut rng)).collect())
             .collect();
-        let spreads: Vec<f64> = (0..clusters)
-            .map(|_| rng.random_range(0.5..1.5))
-            .collect();
+        let spreads: Vec<f64> = (0..clusters).map(|_| rng.random_range(0.5..1.5)).collect();
         let weights: Vec<f64> = (0..clusters).map(|_| rng.random_range(1.0..3.0)).collect();
         let total: f64 = weights.iter().sum();
         let mut data = Array2::zeros((self.points, self.dims));
@@ -102,7 +100,9 @@ pub fn run_deepcuts(
     progress: &mut dyn FnMut(TsneProgress),
     cancel: &AtomicBool,
 ) -> Result<MapFigures, TsneBenchError> {
-    measure("deepcuts", data, cancel, || embed(data, params, progress, cancel))
+    measure("deepcuts", data, cancel, || {
+        embed(data, params, progress, cancel)
+    })
 }
 
 /// How the `bhtsne` crate computes repulsion.

@@ -101,7 +101,11 @@ pub enum TsneError {
     #[error("the computation was cancelled")]
     Cancelled,
     #[error("value at row {row}, column {column} is not finite ({value})")]
-    NotFinite { row: usize, column: usize, value: f32 },
+    NotFinite {
+        row: usize,
+        column: usize,
+        value: f32,
+    },
     #[error(
         "perplexity {perplexity} is too large for {points} points (at most {max:.2}: 3·perplexity \
          neighbours per point)"

@@ -160,27 +160,27 @@ fn search_wave(
     squared: &mut [f32],
 ) {
     indices
-            .par_chunks_mut(QUERY_BLOCK * k)
-            .zip(squared.par_chunks_mut(QUERY_BLOCK * k))
-            .enumerate()
-            .for_each(|(block, (block_indices, block_squared))| {
-                let first = first_row + block * QUERY_BLOCK;
-                let rows = block_indices.len() / k;
-                let mut best: Vec<Nearest> = (0..rows).map(|_| Nearest::new(k)).collect();
-                distances.scan(first..first + rows, &mut |query, first_point, row| {
-                    let nearest = &mut best[query - first];
-                    for (offset, &d) in row.iter().enumerate() {
-                        let point = first_point + offset;
-                        if d < nearest.worst() && point != query {
-                            nearest.insert(d, point as u32);
-                        }
+        .par_chunks_mut(QUERY_BLOCK * k)
+        .zip(squared.par_chunks_mut(QUERY_BLOCK * k))
+        .enumerate()
+        .for_each(|(block, (block_indices, block_squared))| {
+            let first = first_row + block * QUERY_BLOCK;
+            let rows = block_indices.len() / k;
+            let mut best: Vec<Nearest> = (0..rows).map(|_| Nearest::new(k)).collect();
+            distances.scan(first..first + rows, &mut |query, first_point, row| {
+                let nearest = &mut best[query - first];
+                for (offset, &d) in row.iter().enumerate() {
+                    let point = first_point + offset;
+                    if d < nearest.worst() && point != query {
+                        nearest.insert(d, point as u32);
                     }
-                });
-                for (r, nearest) in best.iter().enumerate() {
-                    block_indices[r * k..(r + 1) * k].copy_from_slice(&nearest.indices);
-                    block_squared[r * k..(r + 1) * k].copy_from_slice(&nearest.distances);
                 }
             });
+            for (r, nearest) in best.iter().enumerate() {
+                block_indices[r * k..(r + 1) * k].copy_from_slice(&nearest.indices);
+                block_squared[r * k..(r + 1) * k].copy_from_slice(&nearest.distances);
+            }
+        });
 }
 
 /// The `k` smallest distances seen so far, sorted ascending (a sorted array: inserts are rare

@@ -49,9 +49,7 @@ pub fn optimise(
             update.fill(0.0);
             gains.fill(1.0);
         }
-        let learning_rate = params
-            .learning_rate
-            .unwrap_or(points as f64 / exaggeration);
+        let learning_rate = params.learning_rate.unwrap_or(points as f64 / exaggeration);
         let done = iteration + 1;
         let report_kl = done % KL_EVERY == 0 || done == params.iterations;
         let kl_divergence = pool.install(|| {

@@ -42,7 +42,11 @@ impl MapOf {
     /// The map, its CSV and its fingerprint, relative to the project.
     pub fn outputs(self) -> [&'static str; 3] {
         match self {
-            MapOf::Predicted => [layout::MAP_TSNE, layout::MAP_TSNE_CSV, layout::MAP_TSNE_JSON],
+            MapOf::Predicted => [
+                layout::MAP_TSNE,
+                layout::MAP_TSNE_CSV,
+                layout::MAP_TSNE_JSON,
+            ],
             MapOf::Cf => [
                 layout::MAP_TSNE_CF,
                 layout::MAP_TSNE_CF_CSV,
@@ -202,12 +206,11 @@ pub fn map_project(
     }
     let rows: Vec<usize> = (0..ids.len()).filter(|&i| mapped[i]).collect();
     let selected = factors.select(Axis(0), &rows);
-    let embedded = embed(selected.view(), params, progress, cancel).map_err(|source| {
-        MapError::Tsne {
+    let embedded =
+        embed(selected.view(), params, progress, cancel).map_err(|source| MapError::Tsne {
             path: input.clone(),
             source,
-        }
-    })?;
+        })?;
     let mut map = Array2::from_elem((ids.len(), 2), f32::NAN);
     for (position, &row) in rows.iter().enumerate() {
         map.row_mut(row).assign(&embedded.row(position));

@@ -27,7 +27,11 @@ pub enum TrustworthinessError {
     #[error("the data has {data} rows and the map {map}")]
     RowCount { data: usize, map: usize },
     #[error("k = {k} must be at least 1 and below N / 2 = {half} (N = {points})")]
-    NeighbourCount { k: usize, points: usize, half: usize },
+    NeighbourCount {
+        k: usize,
+        points: usize,
+        half: usize,
+    },
     #[error("the computation was cancelled")]
     Cancelled,
 }
