@@ -152,10 +152,10 @@ fn top_two_eigenvectors(matrix: &[f64], dims: usize, rng: &mut impl Rng) -> [Vec
             .collect::<Vec<f64>>(),
     ];
     for axis in &mut axes {
-        let largest =
-            axis.iter()
-                .copied()
-                .fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
+        let largest = axis
+            .iter()
+            .copied()
+            .fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
         if largest < 0.0 {
             axis.iter_mut().for_each(|v| *v = -*v);
         }
