@@ -33,6 +33,9 @@ pub enum Command {
     /// Listening-log import speed on a synthetic Taste Profile file (run under
     /// `/usr/bin/time -v` for peak memory).
     Usage(UsageArgs),
+    /// t-SNE time, peak memory and trustworthiness on clustered synthetic points
+    /// (bench/tsne_peers.py runs openTSNE and scikit-learn on the same points).
+    Tsne(super::tsne::BenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +112,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Baseline(args) => run_baseline(args),
         Command::Analysis(args) => run_analysis(args),
         Command::Usage(args) => run_usage(args),
+        Command::Tsne(args) => super::tsne::bench(args),
     }
 }
 

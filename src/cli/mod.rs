@@ -19,6 +19,7 @@ mod predict;
 mod progress;
 mod project;
 mod train;
+mod tsne;
 mod usage;
 
 use std::process::ExitCode;
@@ -85,6 +86,8 @@ enum Command {
     /// Run every stage that is missing, stale or interrupted, in order (features → cf →
     /// eval-cf → train → predict → eval); resumable.
     Pipeline(pipeline::Args),
+    /// t-SNE map of the predicted (or CF) factors: maps/tsne.npy, .csv, .json; or of any .npy.
+    Tsne(tsne::Args),
     /// Measure the speed of a stage.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -147,6 +150,7 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Neighbours(args) => neighbours::neighbours(args),
         Command::Outliers(args) => neighbours::outliers(args),
         Command::Pipeline(args) => pipeline::run(args),
+        Command::Tsne(args) => tsne::run(args),
         Command::Bench(command) => bench::run(command),
     }
 }
