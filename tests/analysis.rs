@@ -385,16 +385,19 @@ fn filter_png_pixels_match_hand_made_weights() {
     let project = dir.path().join("p");
     Project::create(&project).expect("project");
     let png = dir.path().join("filters.png");
-    ok(&[
-        "filters",
-        project.to_str().expect("utf-8"),
-        "--model",
-        model.to_str().expect("utf-8"),
-        "--out",
-        png.to_str().expect("utf-8"),
-        "--scale",
-        "2",
-    ]);
+    let draw = |extra: &[&str]| {
+        let mut args = vec![
+            "filters",
+            project.to_str().expect("utf-8"),
+            "--model",
+            model.to_str().expect("utf-8"),
+            "--out",
+            png.to_str().expect("utf-8"),
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+    };
+    draw(&["--scale", "2"]);
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(&png).expect("png"),
     ));
@@ -432,18 +435,7 @@ fn filter_png_pixels_match_hand_made_weights() {
     assert_eq!(pixel(18, 128), white);
 
     // One filter enlarged.
-    ok(&[
-        "filters",
-        project.to_str().expect("utf-8"),
-        "--model",
-        model.to_str().expect("utf-8"),
-        "--out",
-        png.to_str().expect("utf-8"),
-        "--filter",
-        "2",
-        "--scale",
-        "3",
-    ]);
+    draw(&["--filter", "2", "--scale", "3"]);
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(&png).expect("png"),
     ));

@@ -128,13 +128,7 @@ pub fn run_bhtsne(
     };
     let rows: Vec<Vec<f32>> = data.rows().into_iter().map(|r| r.to_vec()).collect();
     let samples: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(params.threads)
-        .build()
-        .map_err(|e| TsneError::Threads {
-            threads: params.threads,
-            reason: e.to_string(),
-        })?;
+    let pool = super::thread_pool(params.threads)?;
     measure(name, data, cancel, || {
         let euclidean = |a: &&[f32], b: &&[f32]| -> f32 {
             a.iter()

@@ -150,13 +150,7 @@ pub fn embed(
     if points < 2 {
         return Ok(Array2::zeros((points, 2)));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(params.threads)
-        .build()
-        .map_err(|e| TsneError::Threads {
-            threads: params.threads,
-            reason: e.to_string(),
-        })?;
+    let pool = thread_pool(params.threads)?;
     // Stages run in `pool`; progress is reported from this thread between parallel sections.
     let neighbour_count = ((3.0 * params.perplexity) as usize).clamp(1, points - 1);
     let neighbours = neighbours::nearest_neighbours(
@@ -180,6 +174,17 @@ pub fn embed(
 }
 
 /// Checks the input and the parameters before any work: every value finite, perplexity usable.
+/// A pool of `threads` workers for one run (deterministic results need a fixed count).
+pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, TsneError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| TsneError::Threads {
+            threads,
+            reason: e.to_string(),
+        })
+}
+
 fn validate(data: ArrayView2<f32>, params: &TsneParams) -> Result<(), TsneError> {
     if let Some(((row, column), &value)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(TsneError::NotFinite { row, column, value });
