@@ -13,6 +13,7 @@ use super::neighbours::CosineIndex;
 use super::playlist_files::write_playlists;
 use super::playlists::{all_playlists, Activations};
 use super::results::{AnalysisError, Candidates, ProjectResults};
+use crate::bench::timed_with_cpu;
 use crate::convnet::ConvnetConfig;
 use crate::project::Track;
 
@@ -49,7 +50,7 @@ pub fn playlists(
         conv1_mean: random(filters),
         conv1_peak: Array2::from_elem((tracks, filters), 100),
         fc2: random(units),
-        similar: CosineIndex::new(factors.view(), &vec![true; tracks]),
+        similar: CosineIndex::of_nonzero(factors.view()),
     };
     let results = ProjectResults::from_parts(
         dir,
@@ -59,14 +60,14 @@ pub fn playlists(
     );
     let cancel = AtomicBool::new(false);
     let (lists, rank_secs, rank_cpu_secs) =
-        measured(|| all_playlists(&results, &activations, Candidates::All, k, &cancel));
+        timed_with_cpu(|| all_playlists(&results, &activations, Candidates::All, k, &cancel));
     let lists = lists?;
     let named: Vec<(String, _)> = lists
         .into_iter()
         .map(|p| (p.query.file_stem(), p))
         .collect();
     let (written, write_secs, write_cpu_secs) =
-        measured(|| write_playlists(&results, dir, &named, false, &cancel));
+        timed_with_cpu(|| write_playlists(&results, dir, &named, false, &cancel));
     written?;
     Ok(PlaylistTimings {
         tracks,
@@ -76,19 +77,6 @@ pub fn playlists(
         write_secs,
         write_cpu_secs,
     })
-}
-
-/// Runs `work`; returns its result, wall seconds and process CPU seconds (all threads).
-fn measured<T>(work: impl FnOnce() -> T) -> (T, f64, f64) {
-    let cpu = crate::bench::process_cpu_secs().unwrap_or(0.0);
-    let started = Instant::now();
-    let out = work();
-    let wall = started.elapsed().as_secs_f64();
-    (
-        out,
-        wall,
-        crate::bench::process_cpu_secs().unwrap_or(0.0) - cpu,
-    )
 }
 
 fn synthetic_track(id: u32) -> Track {
@@ -122,11 +110,11 @@ pub fn similar(tracks: usize, dims: usize, queries: usize, k: usize) -> SimilarT
     let mut rng = rand::rngs::StdRng::seed_from_u64(2);
     let vectors = Array2::from_shape_simple_fn((tracks, dims), || rng.random::<f32>() - 0.5);
     let started = Instant::now();
-    let index = CosineIndex::new(vectors.view(), &vec![true; tracks]);
+    let index = CosineIndex::of_nonzero(vectors.view());
     let ids = index.ids();
     let build_secs = started.elapsed().as_secs_f64();
     let queries = queries.max(1);
-    let (mut times, _, cpu_secs): (Vec<f64>, _, _) = measured(|| {
+    let (mut times, _, cpu_secs): (Vec<f64>, _, _) = timed_with_cpu(|| {
         (0..queries)
             .map(|_| {
                 let query = rng.random_range(0..tracks as u32);

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use super::names::{Named, Names};
-use super::playlists::{Playlist, PlaylistQuery};
-use super::results::ProjectResults;
+use super::playlists::{filter_playlists, Activations, Playlist, PlaylistQuery};
+use super::results::{AnalysisError, Candidates, FilterStat, ProjectResults};
 use crate::project::Track;
 
 /// A way of labelling tracks.
@@ -231,6 +231,33 @@ pub fn describe(
         facets,
         styles,
     }
+}
+
+/// The conv1 filters, most selective first (the top style or trait of each filter's top-`k`
+/// max-activation playlist over every predicted track; ties by index): the order
+/// `deepcuts filters --order selectivity` draws them in.
+pub fn filters_by_selectivity(
+    results: &ProjectResults,
+    activations: &Activations,
+    names: &Names,
+    k: usize,
+) -> Result<Vec<usize>, AnalysisError> {
+    let candidates = results.candidates(Candidates::All)?;
+    let background = Background::new(results, &candidates);
+    let lists = filter_playlists(results, activations, FilterStat::Max, Candidates::All, k)?;
+    let mut scored: Vec<(usize, f64)> = lists
+        .iter()
+        .enumerate()
+        .map(|(filter, list)| {
+            let d = describe(results, list, &background, names);
+            (
+                filter,
+                d.top().map_or(f64::NEG_INFINITY, |(_, l)| l.selectivity),
+            )
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(scored.into_iter().map(|(filter, _)| filter).collect())
 }
 
 /// The `--all` table: one row per playlist, most selective first.

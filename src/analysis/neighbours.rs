@@ -47,6 +47,20 @@ impl CosineIndex {
         }
     }
 
+    /// Over every track's predicted factors (tracks without a prediction are never returned).
+    pub fn of_predictions(results: &ProjectResults) -> Result<Self, AnalysisError> {
+        Ok(Self::new(
+            results.predicted_factors()?.view(),
+            &results.predicted,
+        ))
+    }
+
+    /// Over every row of `vectors` `[tracks, dims]` that is not zero (WMF factors: a track
+    /// without listens has a zero row).
+    pub fn of_nonzero(vectors: ArrayView2<f32>) -> Self {
+        Self::new(vectors, &vec![true; vectors.nrows()])
+    }
+
     /// Number of rows (tracks).
     pub fn len(&self) -> usize {
         self.present.len()
@@ -169,12 +183,12 @@ pub struct NeighbourIndexes {
 
 impl NeighbourIndexes {
     pub fn load(results: &ProjectResults) -> Result<Self, AnalysisError> {
-        let audio = CosineIndex::new(results.predicted_factors()?.view(), &results.predicted);
-        let cf = results.cf_factors()?.map(|factors| {
-            let all = vec![true; factors.nrows()];
-            CosineIndex::new(factors.view(), &all)
-        });
-        Ok(Self { audio, cf })
+        Ok(Self {
+            audio: CosineIndex::of_predictions(results)?,
+            cf: results
+                .cf_factors()?
+                .map(|factors| CosineIndex::of_nonzero(factors.view())),
+        })
     }
 
     /// `track`'s `k` audio and CF neighbours (each list `k` long, query first).

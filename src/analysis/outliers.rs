@@ -80,15 +80,14 @@ pub struct OutlierData {
 
 impl OutlierData {
     pub fn load(results: &ProjectResults) -> Result<Self, AnalysisError> {
-        let audio = CosineIndex::new(results.predicted_factors()?.view(), &results.predicted);
+        let audio = CosineIndex::of_predictions(results)?;
         let cf_item_factors = results
             .cf_factors()?
             .ok_or_else(|| AnalysisError::Missing {
                 path: results.root().join(layout::ITEM_FACTORS),
                 stage: "cf",
             })?;
-        let everything = vec![true; cf_item_factors.nrows()];
-        let cf_items = CosineIndex::new(cf_item_factors.view(), &everything);
+        let cf_items = CosineIndex::of_nonzero(cf_item_factors.view());
         let user_path = results.root().join(layout::USER_FACTORS);
         let cf_user_factors = if user_path.is_file() {
             Some(npy::read_finite_f32(&user_path)?)

@@ -109,13 +109,12 @@ pub struct Activations {
 
 impl Activations {
     pub fn load(results: &ProjectResults) -> Result<Self, AnalysisError> {
-        let factors = results.predicted_factors()?;
         Ok(Self {
             conv1_max: results.conv1(FilterStat::Max)?,
             conv1_mean: results.conv1(FilterStat::Mean)?,
             conv1_peak: results.conv1_peak()?,
             fc2: results.fc2()?,
-            similar: CosineIndex::new(factors.view(), &results.predicted),
+            similar: CosineIndex::of_predictions(results)?,
         })
     }
 
@@ -155,6 +154,26 @@ pub fn playlist(
     Ok(finish(results, activations, query, from, scored))
 }
 
+/// Every filter's playlist by `stat`, in filter order: one pass over the activations.
+pub fn filter_playlists(
+    results: &ProjectResults,
+    activations: &Activations,
+    stat: FilterStat,
+    from: Candidates,
+    k: usize,
+) -> Result<Vec<Playlist>, AnalysisError> {
+    let candidates = results.candidates(from)?;
+    let tops = top_k_columns(activations.conv1(stat).view(), &candidates, k);
+    Ok(tops
+        .into_iter()
+        .enumerate()
+        .map(|(filter, scored)| {
+            let query = PlaylistQuery::Filter { filter, stat };
+            finish(results, activations, query, from, scored)
+        })
+        .collect())
+}
+
 /// Every filter's max and mean playlists and every unit's, as `deepcuts playlist --all`
 /// writes them; one pass over each activation matrix.
 pub fn all_playlists(
@@ -164,18 +183,14 @@ pub fn all_playlists(
     k: usize,
     cancel: &AtomicBool,
 ) -> Result<Vec<Playlist>, AnalysisError> {
-    let candidates = results.candidates(from)?;
     let mut playlists = Vec::new();
     for stat in FilterStat::ALL {
-        let tops = top_k_columns(activations.conv1(stat).view(), &candidates, k);
-        for (filter, scored) in tops.into_iter().enumerate() {
-            let query = PlaylistQuery::Filter { filter, stat };
-            playlists.push(finish(results, activations, query, from, scored));
-        }
+        playlists.extend(filter_playlists(results, activations, stat, from, k)?);
         if cancel.load(Ordering::Relaxed) {
             return Err(AnalysisError::Cancelled);
         }
     }
+    let candidates = results.candidates(from)?;
     let tops = top_k_columns(activations.fc2.view(), &candidates, k);
     for (unit, scored) in tops.into_iter().enumerate() {
         playlists.push(finish(

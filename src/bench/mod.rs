@@ -12,6 +12,15 @@ pub fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration) {
     (out, start.elapsed())
 }
 
+/// Runs `work` and returns its result, its wall seconds and this process's CPU seconds (all
+/// threads), which unlike wall time do not grow when other work shares the cores.
+pub fn timed_with_cpu<T>(work: impl FnOnce() -> T) -> (T, f64, f64) {
+    let cpu = process_cpu_secs().unwrap_or(0.0);
+    let (out, wall) = timed(work);
+    let cpu = process_cpu_secs().unwrap_or(0.0) - cpu;
+    (out, wall.as_secs_f64(), cpu)
+}
+
 /// User + system CPU time of this process, all threads, from Linux's `/proc/self/stat`
 /// (fields 14 and 15, in clock ticks of 1/100 s); `None` elsewhere.
 pub fn process_cpu_secs() -> Option<f64> {

@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use super::{interrupt, Outcome};
-use crate::analysis::describe::{describe, Background};
+use super::Outcome;
+use crate::analysis::describe::filters_by_selectivity;
 use crate::analysis::filters::render;
 use crate::analysis::names::Names;
-use crate::analysis::playlists::{all_playlists, Activations, PlaylistQuery};
-use crate::analysis::results::{Candidates, Conv1Weights, FilterStat, ProjectResults};
+use crate::analysis::playlists::Activations;
+use crate::analysis::results::{Conv1Weights, ProjectResults};
 use crate::convnet::ConvnetWeights;
 use crate::project::{layout, Project};
 
@@ -58,34 +58,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             let results = ProjectResults::open_dir(&args.dir)?;
             let weights = results.conv1_weights(args.model.as_deref())?;
             let activations = Activations::load(&results)?;
-            let candidates = results.candidates(Candidates::All)?;
-            let background = Background::new(&results, &candidates);
             let names = Names::load(&args.dir)?;
-            let lists = all_playlists(
-                &results,
-                &activations,
-                Candidates::All,
-                10,
-                interrupt::cancel_flag(),
-            )?;
-            let mut scored: Vec<(usize, f64)> = lists
-                .iter()
-                .filter_map(|list| match list.query {
-                    PlaylistQuery::Filter {
-                        filter,
-                        stat: FilterStat::Max,
-                    } => {
-                        let d = describe(&results, list, &background, &names);
-                        Some((
-                            filter,
-                            d.top().map_or(f64::NEG_INFINITY, |(_, l)| l.selectivity),
-                        ))
-                    }
-                    _ => None,
-                })
-                .collect();
-            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            (weights, scored.into_iter().map(|(k, _)| k).collect())
+            let order = filters_by_selectivity(&results, &activations, &names, 10)?;
+            (weights, order)
         }
     };
     let (order, default_scale) = match args.filter {
