@@ -2,6 +2,7 @@
 //! (NIPS 2013). Every stage is a library function first; the CLI and the GUI call the same
 //! functions. See ARCHITECTURE.md for the map of modules.
 
+pub mod analysis;
 pub mod app;
 pub mod audio;
 pub mod baseline;
@@ -17,4 +18,5 @@ pub mod io;
 pub mod pipeline;
 pub mod predict;
 pub mod project;
+pub mod track_issue;
 pub mod usage;

@@ -4,13 +4,14 @@
 //! `tests/snapshots/` (`UPDATE_SNAPSHOTS=1` rewrites them after a deliberate change).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use deepcuts::app::{AppOptions, DeepcutsApp, ViewKind};
 use deepcuts::audio::player::{CaptureSink, OutputFormat, PlaybackState, Player};
 use deepcuts::demo::WorldConfig;
-use deepcuts::features::{self, ExtractOptions, RowStatus, Shard};
+use deepcuts::features::{self, RowStatus, Shard};
+use deepcuts::dsp::mel::MelSpectrogram;
+use deepcuts::project::audio_source::TrackAudio;
 use deepcuts::project::demo_project::create_demo_project;
 use deepcuts::project::Project;
 use egui_kittest::kittest::Queryable;
@@ -18,6 +19,15 @@ use egui_kittest::Harness;
 
 /// Tracks whose features the fixture computes (of 30): the rest are left for a job to do.
 const FEATURED: usize = 8;
+
+/// How many of the project's 30 tracks have their features.
+fn featured(dir: &Path) -> usize {
+    let project = Project::open(dir).expect("opens");
+    let store = features::open_store(&project, Shard::ALL).expect("store");
+    (0..30)
+        .filter(|&row| store.status(row) == RowStatus::Done)
+        .count()
+}
 
 /// A demo project of 30 tracks and 20 listeners with the first `FEATURED` tracks' features, in
 /// a folder under the target directory named relative to the package (snapshots show it).
@@ -36,23 +46,18 @@ fn project(name: &str) -> PathBuf {
         seed: 1,
     };
     let (project, _) = create_demo_project(&dir, &config).expect("the demo project is made");
-    // Stop after FEATURED tracks, as Ctrl-C would.
-    let cancel = AtomicBool::new(false);
-    features::compute(
-        &project,
-        Shard::ALL,
-        ExtractOptions {
-            retry_failed: false,
-            threads: Some(1),
-        },
-        &mut |done, _| {
-            if done >= FEATURED {
-                cancel.store(true, Ordering::SeqCst);
-            }
-        },
-        &cancel,
-    )
-    .expect("features are computed");
+    // The first FEATURED tracks' features, written row by row as the features stage would.
+    let tracks = project.catalog().tracks().expect("tracks");
+    let audio = TrackAudio::new(&tracks);
+    let mut mel = MelSpectrogram::new();
+    let mut store = features::open_store(&project, Shard::ALL).expect("store");
+    for row in 0..FEATURED {
+        let excerpt = audio.excerpt(row).expect("a demo excerpt");
+        let values = mel.compute(&excerpt.samples);
+        store
+            .write_row(row, values.as_slice().expect("contiguous"))
+            .expect("the row is written");
+    }
     dir
 }
 
@@ -119,6 +124,8 @@ fn search_select_see_the_spectrogram_and_play_and_pause() {
     let project = Project::open(&dir).expect("opens");
     let tracks = project.catalog().tracks().expect("tracks");
     let wanted = &tracks[2];
+    harness.get_by_role(egui::accesskit::Role::TextInput).focus();
+    harness.run_steps(1);
     harness
         .get_by_role(egui::accesskit::Role::TextInput)
         .type_text(&wanted.title);
@@ -203,6 +210,7 @@ fn starting_and_cancelling_a_job_keeps_what_it_finished() {
     step_until(&mut harness, "the project", |app| {
         app.state.project.is_some()
     });
+    assert_eq!(featured(&dir), FEATURED);
     harness.get_by_label_contains(&format!("{} to do", 30 - FEATURED));
     harness.snapshot("jobs");
 
@@ -219,7 +227,7 @@ fn starting_and_cancelling_a_job_keeps_what_it_finished() {
         .get_all_by_label("Cancel")
         .last()
         .expect("a Cancel button")
-        .click();
+        .click_accesskit();
     step_until(&mut harness, "the job to end", |app| {
         app.state.job.is_none()
     });
@@ -231,16 +239,14 @@ fn starting_and_cancelling_a_job_keeps_what_it_finished() {
             .query_all_by_label_contains("cancelled")
             .next()
             .is_some(),
-        "the view says the run was cancelled"
+        "the view says the run was cancelled: status {:?}, notes {:?}",
+        harness.state().state.status,
+        harness.state().state.jobs.notes
     );
     assert!(harness.query_by_label("running").is_none());
 
     // What finished before the cancel is kept, and some work remains.
-    let project = Project::open(&dir).expect("opens");
-    let store = features::open_store(&project, Shard::ALL).expect("store");
-    let done = (0..30)
-        .filter(|&row| store.status(row) == RowStatus::Done)
-        .count();
+    let done = featured(&dir);
     assert!(
         (FEATURED..30).contains(&done),
         "{done} tracks have features after the cancelled run"

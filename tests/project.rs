@@ -414,6 +414,51 @@ fn a_listening_log_adds_play_counts_and_reports_bad_lines() {
 }
 
 #[test]
+fn a_truncated_file_is_computed_with_its_warning_in_the_report_the_journal_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_dir = dir.path().join("p");
+    let p = project_dir.to_str().unwrap();
+    ok(&["new", p]);
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let whole = std::fs::read("tests/data/audio/tone_vorbis.ogg").unwrap();
+    std::fs::write(music.join("cut.ogg"), &whole[..whole.len() * 4 / 5]).unwrap();
+    std::fs::copy("tests/data/audio/tone_flac.flac", music.join("fine.flac")).unwrap();
+    ok(&["add-audio", p, music.to_str().unwrap()]);
+
+    // Done, not failed (the audio before the cut is real), but said so.
+    let output = deepcuts(&["features", p]);
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stdout.starts_with("2 computed"), "{stdout}");
+    assert!(stdout.contains("1 with warnings"), "{stdout}");
+    let warning = stderr
+        .lines()
+        .find(|line| line.starts_with("warning: track "))
+        .unwrap_or_else(|| panic!("no warning in {stderr}"));
+    assert!(warning.contains("cut.ogg: stream ends early"), "{warning}");
+
+    let journal = std::fs::read_to_string(project_dir.join("features/journal.tsv")).unwrap();
+    let cut_line = journal
+        .lines()
+        .find(|line| line.contains("cut.ogg"))
+        .unwrap_or_else(|| panic!("{journal}"));
+    assert_eq!(cut_line.split('\t').nth(1), Some("ok"), "{cut_line}");
+    assert_eq!(journal.lines().count(), 2, "{journal}");
+
+    let status = ok(&["status", p]);
+    assert!(
+        status.contains("features  2 done, 0 failed, 0 to do"),
+        "{status}"
+    );
+    assert!(
+        status.contains(warning.trim_start_matches("warning: ")),
+        "{status}"
+    );
+}
+
+#[test]
 fn bad_projects_and_arguments_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nothing-here");
@@ -421,6 +466,11 @@ fn bad_projects_and_arguments_are_clear_errors() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not a deepcuts project"), "{stderr}");
+    // The library says what is wrong; the command line adds what to run.
+    assert!(
+        stderr.contains("create one with `deepcuts new`"),
+        "{stderr}"
+    );
     let p = dir.path().join("p");
     ok(&["new", p.to_str().unwrap()]);
     let again = deepcuts(&["new", p.to_str().unwrap()]);

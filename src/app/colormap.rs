@@ -92,7 +92,7 @@ mod tests {
             let got = colormap.color(t);
             for (channel, want) in [got.r(), got.g(), got.b()].into_iter().zip(expected) {
                 assert!(
-                    (i32::from(channel) - i32::from(want)).abs() <= 8,
+                    (i32::from(channel) - want).abs() <= 8,
                     "{} at {t}: {got:?} vs {expected:?}",
                     colormap.name()
                 );

@@ -79,7 +79,7 @@ pub fn stored_excerpt(dir: &Path, row: usize, excerpt_start_secs: f64) -> Result
 
 /// The whole track's log-mel, decoded (or synthesized) and computed now.
 pub fn whole_track(audio: &TrackAudio, row: usize) -> Result<MelImage, String> {
-    let samples = audio.whole(row)?;
+    let samples = audio.whole(row).map_err(|e| e.to_string())?;
     Ok(MelImage::new(MelSpectrogram::new().compute(&samples), 0.0))
 }
 
@@ -98,10 +98,17 @@ impl Activations {
     }
 }
 
+/// A loaded network and the weights file (path, modification time) it came from.
+struct LoadedNet {
+    path: PathBuf,
+    modified: Option<SystemTime>,
+    net: Arc<CpuConvnet>,
+}
+
 /// The network, loaded once per weights file (and reloaded when the file changes).
 #[derive(Default, Clone)]
 pub struct NetCache {
-    inner: Arc<Mutex<Option<(PathBuf, Option<SystemTime>, Arc<CpuConvnet>)>>>,
+    inner: Arc<Mutex<Option<LoadedNet>>>,
 }
 
 impl NetCache {
@@ -111,9 +118,9 @@ impl NetCache {
             .inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((cached_path, cached_time, net)) = cached.as_ref() {
-            if cached_path == path && *cached_time == modified {
-                return Ok(Arc::clone(net));
+        if let Some(loaded) = cached.as_ref() {
+            if loaded.path == path && loaded.modified == modified {
+                return Ok(Arc::clone(&loaded.net));
             }
         }
         // One thread: the view asks for one track at a time, and the jobs need the cores.
@@ -121,7 +128,11 @@ impl NetCache {
             crate::predict::load_net(path, crate::convnet::bench::InferDevice::Cpu, 1)
                 .map_err(|e| e.to_string())?,
         );
-        *cached = Some((path.to_owned(), modified, Arc::clone(&net)));
+        *cached = Some(LoadedNet {
+            path: path.to_owned(),
+            modified,
+            net: Arc::clone(&net),
+        });
         Ok(net)
     }
 }

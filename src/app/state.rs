@@ -558,7 +558,7 @@ impl AppState {
             Some(Message::Playable {
                 row,
                 from_secs,
-                source: audio.playable(row),
+                source: audio.playable(row).map_err(|e| e.to_string()),
             })
         });
     }

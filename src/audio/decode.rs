@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use symphonia::core::codecs::audio::well_known::{
-    CODEC_ID_AC3, CODEC_ID_ATRAC1, CODEC_ID_ATRAC3, CODEC_ID_ATRAC3PLUS, CODEC_ID_ATRAC9,
-    CODEC_ID_DCA, CODEC_ID_EAC3, CODEC_ID_MONKEYS_AUDIO, CODEC_ID_MUSEPACK, CODEC_ID_OPUS,
-    CODEC_ID_SPEEX, CODEC_ID_TRUEHD, CODEC_ID_TTA, CODEC_ID_WAVPACK, CODEC_ID_WMA,
+    CODEC_ID_AAC, CODEC_ID_AC3, CODEC_ID_ATRAC1, CODEC_ID_ATRAC3, CODEC_ID_ATRAC3PLUS,
+    CODEC_ID_ATRAC9, CODEC_ID_DCA, CODEC_ID_EAC3, CODEC_ID_MONKEYS_AUDIO, CODEC_ID_MUSEPACK,
+    CODEC_ID_OPUS, CODEC_ID_SPEEX, CODEC_ID_TRUEHD, CODEC_ID_TTA, CODEC_ID_WAVPACK, CODEC_ID_WMA,
 };
 use symphonia::core::codecs::audio::{
     AudioCodecId, AudioCodecParameters, AudioDecoder, AudioDecoderOptions,
@@ -125,13 +125,20 @@ static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry
 });
 
-/// Decoding in lossy codecs depends on the frames before (MP3's bit reservoir, MDCT overlap,
-/// Opus's ~80 ms convergence), so a seek starts decoding this long before the target and
-/// discards the run-up.
-const SEEK_PREROLL_SECS: f64 = 0.1;
+/// Decoding in lossy codecs depends on the frames before (MDCT overlap, Opus's ~80 ms
+/// convergence, and MP3's bit reservoir, which reaches up to 511 bytes back: 0.3 s of the
+/// smallest frames, 8 kb/s at 16 kHz), so a seek starts decoding this long before the target
+/// and discards the run-up.
+const SEEK_PREROLL_SECS: f64 = 0.4;
 
 /// symphonia's short name of the MP4/M4A reader.
 const MP4_SHORT_NAME: &str = "isomp4";
+
+/// Frames an AAC-LC packet decodes to.
+const AAC_PACKET_FRAMES: u64 = 1024;
+
+/// symphonia's short names of its MPEG audio (layer 1, 2, 3) reader.
+const MPEG_AUDIO_SHORT_NAMES: [&str; 3] = ["mp1", "mp2", "mp3"];
 
 /// Decoders may run past the container's declared length by their final packet's padding
 /// (AAC in MP4 does); more than this means the header is wrong, not padded.
@@ -154,8 +161,12 @@ pub struct AudioStream {
     time_base: Option<TimeBase>,
     /// Timestamp (in track timebase units) of timeline frame 0.
     origin_ts: i64,
-    /// Playable frames on the timeline, when the container says.
+    /// Playable frames on the timeline, when the container says (or, for MPEG audio, as
+    /// counted at open).
     num_frames: Option<u64>,
+    /// `num_frames` was counted from the packets: it, not the packets' end trims, ends the
+    /// stream (see [`count_mpeg_frames`]).
+    counted_length: bool,
     /// Timeline frame of the next frame `read_block` returns.
     position_frames: u64,
     /// Frames before this timeline position are dropped (the start, and after a seek).
@@ -232,6 +243,7 @@ impl AudioStream {
         let start_ts = track.start_ts.get();
         let track_frames = track.num_frames;
         let track_duration = track.duration;
+        let (delay, padding) = (track.delay, track.padding);
 
         // libopus' adapter trims Opus pre-skip from whichever packet it decodes first, which is
         // wrong after a seek; Ogg Opus timestamps include the pre-skip, so the stream drops it
@@ -276,14 +288,49 @@ impl AudioStream {
                 let secs = time_base?.calc_duration(track_duration?)?.as_secs_f64();
                 Some((secs * f64::from(sample_rate_hz)).round() as u64)
             });
-        // MP4 marks AAC's priming and padding with an edit list that symphonia leaves to us;
-        // the timeline then starts where the edit does, like Opus's pre-skip above.
-        if reader.format_info().short_name == MP4_SHORT_NAME {
-            if let Some(edit) = mp4_edits::track_edit(path, track_id) {
-                origin_ts += i64::try_from(edit.media_start).unwrap_or(0);
-                let frames = (edit.duration_secs * f64::from(sample_rate_hz)).round() as u64;
-                num_frames = Some(num_frames.map_or(frames, |n| n.min(frames)));
+        // MP4 marks AAC's priming with an edit list that symphonia leaves to us; the timeline
+        // then starts where the edit does, like Opus's pre-skip above (and, as in ffmpeg, runs
+        // to the end of the last packet: see mp4_edits).
+        let short_name = reader.format_info().short_name;
+        if short_name == MP4_SHORT_NAME {
+            if params.codec == CODEC_ID_AAC {
+                // The sample table shortens the last packet to the end of the audio, but the
+                // decoder (ffmpeg's, and ours) gives it whole.
+                num_frames = num_frames.map(|n| n.next_multiple_of(AAC_PACKET_FRAMES));
             }
+            if let Some(media_start) = mp4_edits::media_start(path, track_id) {
+                origin_ts += i64::try_from(media_start).unwrap_or(0);
+                num_frames = num_frames.map(|n| n.saturating_sub(media_start));
+            }
+        }
+        let counted_length = MPEG_AUDIO_SHORT_NAMES.contains(&short_name);
+        let mut warnings = Vec::new();
+        if counted_length {
+            let counted = count_mpeg_frames(
+                reader.as_mut(),
+                track_id,
+                delay.unwrap_or(0),
+                padding.unwrap_or(0),
+            )
+            .map_err(|source| AudioError::Decode {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            // With LAME's header the declared length is the encoder's own count, not an
+            // estimate: falling short of it means the file was cut.
+            let rate = u64::from(sample_rate_hz);
+            if let (Some(counted), Some(declared), Some(_)) = (counted, num_frames, delay) {
+                if counted + rate / 10 < declared {
+                    warnings.push(format!(
+                        "{}: the frames in the file end at {:.3} s but its header declares \
+                         {:.3} s (damaged or truncated file?)",
+                        path.display(),
+                        counted as f64 / rate as f64,
+                        declared as f64 / rate as f64
+                    ));
+                }
+            }
+            num_frames = counted.or(num_frames);
         }
         let tags = Tags::read(reader.as_mut());
         let info = AudioInfo {
@@ -303,6 +350,7 @@ impl AudioStream {
             time_base,
             origin_ts,
             num_frames,
+            counted_length,
             position_frames: 0,
             discard_before: 0,
             ended: false,
@@ -311,7 +359,7 @@ impl AudioStream {
             bad_packets: 0,
             gap_pending: false,
             bad_packet_warning: None,
-            warnings: Vec::new(),
+            warnings,
             scratch: Vec::new(),
         })
     }
@@ -427,7 +475,12 @@ impl AudioStream {
             if packet.track_id != self.track_id {
                 continue;
             }
-            self.keep_end_trim_at_the_end(&mut packet);
+            if self.counted_length {
+                // symphonia trims at the length it estimated; `emit` cuts at the counted one.
+                packet.trim_end = symphonia::core::units::Duration::ZERO;
+            } else {
+                self.keep_end_trim_at_the_end(&mut packet);
+            }
             // The timeline frame of the packet's first (trimmed) frame.
             let packet_frame = self.ts_to_frames(packet.pts.get() + packet.trim_start.get() as i64);
             // Run-up after a seek: such packets may lack their references, so their failures
@@ -624,6 +677,52 @@ fn scale(ticks: i128, time_base: TimeBase, rate_hz: u32) -> i128 {
     let numer = i128::from(time_base.numer.get()) * i128::from(rate_hz);
     let denom = i128::from(time_base.denom.get());
     (ticks * numer * 2 + denom).div_euclid(denom * 2)
+}
+
+/// The playable frames of an MPEG audio stream, counted from its packets, with `reader` left
+/// at the start again; `None` for a stream of fewer than two packets.
+///
+/// The header's length is not to be trusted: without a Xing header it is estimated from the
+/// first frame's bitrate (off by a frame or more for CBR, by minutes for VBR), and a Xing count
+/// goes stale when a file is cut. symphonia trims packets at that estimate, while ffmpeg and
+/// libsndfile decode every frame, less LAME's encoder delay and padding when the header gives
+/// them. Demuxing reads only the frames, which is cheap next to decoding them.
+fn count_mpeg_frames(
+    reader: &mut dyn FormatReader,
+    track_id: u32,
+    delay: u32,
+    padding: u32,
+) -> Result<Option<u64>, SymphoniaError> {
+    // Timestamps count frames from the first audible one (the delay's are negative), and
+    // each packet's pts is the previous one's plus its frame's length, fixed within a stream.
+    let (mut last_pts, mut frame_len) = (None::<i64>, None::<i64>);
+    loop {
+        let packet = match reader.next_packet() {
+            Ok(Some(packet)) => packet,
+            Ok(None) => break,
+            // Damage ends the count where it will end the decode.
+            Err(SymphoniaError::IoError(_) | SymphoniaError::DecodeError(_)) => break,
+            Err(error) => return Err(error),
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        let pts = packet.pts.get();
+        if let Some(last) = last_pts {
+            frame_len = Some(pts - last);
+        }
+        last_pts = Some(pts);
+    }
+    let start = Timestamp::new(-i64::from(delay));
+    reader.seek(
+        SeekMode::Accurate,
+        SeekTo::Timestamp {
+            ts: start,
+            track_id,
+        },
+    )?;
+    let end = last_pts.zip(frame_len).map(|(pts, len)| pts + len);
+    Ok(end.map(|end| u64::try_from(end - i64::from(padding)).unwrap_or(0)))
 }
 
 fn unseekable() -> symphonia::core::errors::SeekErrorKind {

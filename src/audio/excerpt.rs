@@ -47,7 +47,8 @@ pub fn load_full(path: &Path) -> Result<Decoded, AudioError> {
 /// Exactly [`EXCERPT_SAMPLES`] samples: the middle 30 s at 22050 Hz, as
 /// `take_excerpt(&load_full(path)?.samples)` would give, but decoding only the excerpt (plus
 /// margins) after a seek. Falls back to a full decode, with a warning, when the container does
-/// not give the track's length or the seek fails.
+/// not give the track's length, the seek fails, or the audio ends before the excerpt does (the
+/// declared length was wrong, so its middle was too: what decodes decides).
 pub fn load_excerpt(path: &Path) -> Result<Decoded, AudioError> {
     let mut stream = AudioStream::open(path)?;
     let mut pipeline = MonoPipeline::new(&stream, path)?;
@@ -57,7 +58,7 @@ pub fn load_excerpt(path: &Path) -> Result<Decoded, AudioError> {
              its middle",
             path.display()
         );
-        return excerpt_of_full_decode(stream, pipeline, warning);
+        return excerpt_of_full_decode(stream, pipeline, vec![warning]);
     };
 
     let source_rate = u64::from(stream.sample_rate_hz());
@@ -76,15 +77,20 @@ pub fn load_excerpt(path: &Path) -> Result<Decoded, AudioError> {
         if let Err(error) = stream.seek_frame(first_frame) {
             let warning = format!("{error}; decoded the whole file instead");
             let stream = AudioStream::open(path)?;
-            return excerpt_of_full_decode(stream, pipeline, warning);
+            return excerpt_of_full_decode(stream, pipeline, vec![warning]);
         }
     }
 
     let skip = (start - first_output) as usize;
     let wanted = skip + EXCERPT_SAMPLES;
     let mut samples = Vec::with_capacity(wanted);
-    // (A stream that ends early says so in its own warnings.)
     pipeline.run(&mut stream, &mut samples, Some(wanted))?;
+    if start > 0 && samples.len() < wanted {
+        // (The stream's own warnings say how it ended early; the full decode repeats them.)
+        let stream = AudioStream::open(path)?;
+        let pipeline = MonoPipeline::new(&stream, path)?;
+        return excerpt_of_full_decode(stream, pipeline, Vec::new());
+    }
     samples.truncate(wanted);
     let mut decoded = pipeline.finish(stream, samples, Vec::new())?;
     decoded.samples.drain(..skip.min(decoded.samples.len()));
@@ -95,11 +101,11 @@ pub fn load_excerpt(path: &Path) -> Result<Decoded, AudioError> {
 fn excerpt_of_full_decode(
     mut stream: AudioStream,
     mut pipeline: MonoPipeline,
-    warning: String,
+    warnings: Vec<String>,
 ) -> Result<Decoded, AudioError> {
     let mut samples = Vec::new();
     pipeline.run(&mut stream, &mut samples, None)?;
-    let mut decoded = pipeline.finish(stream, samples, vec![warning])?;
+    let mut decoded = pipeline.finish(stream, samples, warnings)?;
     decoded.samples = take_excerpt(&decoded.samples);
     Ok(decoded)
 }

@@ -1,41 +1,31 @@
 //! The edit list of a track in an MP4/M4A file, which symphonia 0.6 does not apply. AAC
 //! encoders put priming frames (1024 for ffmpeg, 2112 for iTunes) before the first audible one
 //! and mark them with an edit (`moov/trak/edts/elst`) whose media time starts the presentation
-//! later and whose duration ends it before the padding; ffmpeg and players honour it. Read
-//! straight from the `moov` box; anything unusual (several edits, a rate other than 1, a broken
-//! box) gives `None` and the file plays untrimmed, as before.
+//! later. Read straight from the `moov` box; anything unusual (several edits, a rate other than
+//! 1, a broken box) gives `None` and the file plays untrimmed, as before.
+//!
+//! Only the edit's start is used. Its duration would also cut the encoder's padding from the
+//! last packet, but ffmpeg 5.1, which librosa reads M4A files through, decodes that packet whole
+//! (tests/data/audio/reference), and the analysed excerpt must be the one librosa cuts.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-/// The one edit of a track.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TrackEdit {
-    /// Where the presentation starts, in the track's media timescale (its timestamps' unit).
-    pub media_start: u64,
-    /// How long the presentation lasts, in seconds.
-    pub duration_secs: f64,
-}
-
 /// A `moov` box larger than this is not read (real ones are kilobytes to a few megabytes).
 const MAX_MOOV_BYTES: u64 = 64 << 20;
 
-/// The edit of track `track_id` (its `tkhd` id) in the MP4 file at `path`, when it has exactly
+/// Where the presentation of track `track_id` (its `tkhd` id) in the MP4 file at `path`
+/// starts, in the track's media timescale (its timestamps' unit), when the track has exactly
 /// one non-empty edit at normal rate.
-pub fn track_edit(path: &Path, track_id: u32) -> Option<TrackEdit> {
+pub fn media_start(path: &Path, track_id: u32) -> Option<u64> {
     let moov = read_moov(path)?;
-    let movie_timescale = timescale(child(&moov, b"mvhd")?)?;
     for trak in boxes(&moov).filter(|(kind, _)| kind == b"trak") {
         let trak = trak.1;
         if tkhd_track_id(child(trak, b"tkhd")?)? != track_id {
             continue;
         }
-        let (segment_duration, media_time) = single_edit(child(child(trak, b"edts")?, b"elst")?)?;
-        return Some(TrackEdit {
-            media_start: media_time,
-            duration_secs: segment_duration as f64 / f64::from(movie_timescale),
-        });
+        return single_edit_start(child(child(trak, b"edts")?, b"elst")?);
     }
     None
 }
@@ -105,36 +95,26 @@ fn be_u64(data: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_be_bytes(data.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// The timescale of an `mvhd` or `mdhd` box (after version/flags and the two dates).
-fn timescale(full_box: &[u8]) -> Option<u32> {
-    let at = if *full_box.first()? == 1 { 20 } else { 12 };
-    be_u32(full_box, at).filter(|&t| t > 0)
-}
-
 /// The track id of a `tkhd` box.
 fn tkhd_track_id(full_box: &[u8]) -> Option<u32> {
     let at = if *full_box.first()? == 1 { 20 } else { 12 };
     be_u32(full_box, at)
 }
 
-/// (segment duration in the movie timescale, media time) of an `elst` box's only non-empty
-/// edit; empty edits (media time -1: a pause before the track) are skipped.
-fn single_edit(full_box: &[u8]) -> Option<(u64, u64)> {
+/// The media time of an `elst` box's only non-empty edit; empty edits (media time -1: a pause
+/// before the track) are skipped.
+fn single_edit_start(full_box: &[u8]) -> Option<u64> {
     let version = *full_box.first()?;
     let entries = be_u32(full_box, 4)? as usize;
     let entry_len = if version == 1 { 20 } else { 12 };
     let mut found = None;
     for entry in 0..entries {
         let at = 8 + entry * entry_len;
-        let (duration, media_time, rate_at) = if version == 1 {
-            (
-                be_u64(full_box, at)?,
-                be_u64(full_box, at + 8)? as i64,
-                at + 16,
-            )
+        // Each entry: segment duration, media time (signed), rate (16.16 fixed point).
+        let (media_time, rate_at) = if version == 1 {
+            (be_u64(full_box, at + 8)? as i64, at + 16)
         } else {
-            let time = be_u32(full_box, at + 4)? as i32;
-            (u64::from(be_u32(full_box, at)?), i64::from(time), at + 8)
+            (i64::from(be_u32(full_box, at + 4)? as i32), at + 8)
         };
         if media_time == -1 {
             continue;
@@ -143,7 +123,7 @@ fn single_edit(full_box: &[u8]) -> Option<(u64, u64)> {
         if found.is_some() || media_time < 0 || rate != 0x0001_0000 {
             return None;
         }
-        found = Some((duration, media_time as u64));
+        found = Some(media_time as u64);
     }
     found
 }
@@ -189,24 +169,18 @@ mod tests {
         .concat()
     }
 
-    fn edit_of(bytes: &[u8], track_id: u32) -> Option<TrackEdit> {
+    fn edit_of(bytes: &[u8], track_id: u32) -> Option<u64> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.m4a");
         std::fs::write(&path, bytes).unwrap();
-        track_edit(&path, track_id)
+        media_start(&path, track_id)
     }
 
     #[test]
     fn the_edit_of_the_asked_for_track_is_read_after_the_media_data() {
         let bytes = file(&[(1, &[(100, 5)]), (2, &[(1000, -1), (2500, 1024)])]);
-        assert_eq!(
-            edit_of(&bytes, 2),
-            Some(TrackEdit {
-                media_start: 1024,
-                duration_secs: 2.5
-            })
-        );
-        assert_eq!(edit_of(&bytes, 1).unwrap().media_start, 5);
+        assert_eq!(edit_of(&bytes, 2), Some(1024));
+        assert_eq!(edit_of(&bytes, 1), Some(5));
         assert_eq!(edit_of(&bytes, 3), None);
     }
 

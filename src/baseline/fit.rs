@@ -18,6 +18,7 @@ use super::model::{BaselineModel, Encoder};
 use super::regression::{mse, select_ridge, LambdaScore};
 use super::{BagOfWordsConfig, BaselineConfig, BaselineError, ExcerptSource, FeatureConfig};
 use crate::dsp::mel::{EXCERPT_FRAMES, N_MELS};
+use crate::track_issue::TrackIssue;
 
 /// The stages of a fit, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,13 +44,6 @@ impl fmt::Display for FitStage {
     }
 }
 
-/// A track left out of a fit or a prediction, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SkippedTrack {
-    pub track: usize,
-    pub reason: String,
-}
-
 /// What a fit found; stored with the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FitReport {
@@ -70,7 +64,7 @@ pub struct FitReport {
     pub kmeans_iterations: usize,
     pub kmeans_converged: bool,
     /// Tracks whose excerpt could not be used, with the reason.
-    pub skipped: Vec<SkippedTrack>,
+    pub skipped: Vec<TrackIssue>,
 }
 
 /// Fits the baseline. `targets`: `[tracks, F]`, row i the target factors of track i (fitted as
@@ -154,7 +148,7 @@ pub fn fit(
         kmeans_converged: clustering.converged,
         skipped: skipped
             .into_iter()
-            .map(|(track, reason)| SkippedTrack { track, reason })
+            .map(|(track, reason)| TrackIssue { track, reason })
             .collect(),
     };
     Ok(BaselineModel {

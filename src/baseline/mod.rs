@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use bow::HistogramScale;
-pub use fit::{fit, FitReport, FitStage, SkippedTrack};
+pub use fit::{fit, FitReport, FitStage};
 pub use model::{BaselineModel, Encoder, Prediction};
 
 use crate::io::npy::NpyError;

@@ -21,13 +21,14 @@ use serde::{Deserialize, Serialize};
 use super::batch::map_excerpts;
 use super::bow::BagOfWordsEncoder;
 use super::codebook::Codebook;
-use super::fit::{FitReport, SkippedTrack};
+use super::fit::FitReport;
 use super::mel_stats::mel_statistics;
 use super::mfcc::FrameFeatures;
 use super::regression::LinearMap;
 use super::{BaselineConfig, BaselineError, ExcerptSource, FeatureConfig};
 use crate::dsp::mel::N_MELS;
 use crate::io::{atomic, npy};
+use crate::track_issue::TrackIssue;
 
 const FORMAT: &str = "deepcuts-baseline";
 const VERSION: u32 = 1;
@@ -77,7 +78,7 @@ pub struct Prediction {
     /// training mean of the targets (what a model that knows nothing of it would say).
     pub factors: Array2<f32>,
     /// Tracks whose excerpt could not be used, with the reason.
-    pub skipped: Vec<SkippedTrack>,
+    pub skipped: Vec<TrackIssue>,
 }
 
 /// `model.json`.
@@ -124,7 +125,7 @@ impl BaselineModel {
                 Ok(prediction) => row.assign(&prediction),
                 Err(reason) => {
                     row.assign(&self.target_mean);
-                    skipped.push(SkippedTrack { track, reason });
+                    skipped.push(TrackIssue { track, reason });
                 }
             }
         }

@@ -27,9 +27,28 @@ pub enum Command {
     Cf(CfCommand),
     /// Fit time and accuracy of the cold-start content baseline on synthetic excerpts.
     Baseline(BaselineArgs),
+    /// Every playlist of a large project (ranked and written) and similar-track queries over
+    /// up to 1M tracks, on random activations.
+    Analysis(AnalysisArgs),
     /// Listening-log import speed on a synthetic Taste Profile file (run under
     /// `/usr/bin/time -v` for peak memory).
     Usage(UsageArgs),
+    /// t-SNE time, peak memory and trustworthiness on clustered synthetic points
+    /// (bench/tsne_peers.py runs openTSNE and scikit-learn on the same points).
+    Tsne(super::tsne::BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalysisArgs {
+    /// Tracks of the synthetic project for the playlists.
+    #[arg(long, default_value_t = 100_000)]
+    tracks: usize,
+    /// Tracks searched by the similar-track queries.
+    #[arg(long, default_value_t = 1_000_000)]
+    similar_tracks: usize,
+    /// The network's layer sizes: paper (256 filters, 2048 units) or small (64, 256).
+    #[arg(long, default_value = "paper")]
+    config: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -91,7 +110,9 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Train(args) => super::bench_convnet::train(args),
         Command::Cf(command) => run_cf(command),
         Command::Baseline(args) => run_baseline(args),
+        Command::Analysis(args) => run_analysis(args),
         Command::Usage(args) => run_usage(args),
+        Command::Tsne(args) => super::tsne::bench(args),
     }
 }
 
@@ -288,5 +309,34 @@ fn run_usage(args: UsageArgs) -> anyhow::Result<Outcome> {
     if let Some(cpu) = report.cpu_secs {
         println!("  CPU {cpu:.2} s = {:.2} M lines/s", per_sec(cpu));
     }
+    Ok(Outcome::Success)
+}
+
+fn run_analysis(args: AnalysisArgs) -> anyhow::Result<Outcome> {
+    use crate::analysis::bench;
+    let config = match args.config.as_str() {
+        "paper" => crate::convnet::ConvnetConfig::paper(),
+        "small" => crate::convnet::ConvnetConfig::small(),
+        other => anyhow::bail!("--config {other}: expected paper or small"),
+    };
+    let dir = tempfile::tempdir()?;
+    let playlists = bench::playlists(args.tracks, &config, 10, dir.path())?;
+    println!(
+        "playlists: {} tracks, {} playlists of 10 ({} filters x max/mean, {} units): rank {:.2} s (CPU {:.2} s), write JSON + M3U8 {:.2} s (CPU {:.2} s), total {:.2} s",
+        playlists.tracks,
+        playlists.playlists,
+        config.filters[0],
+        config.dense.last().copied().unwrap_or(0),
+        playlists.rank_secs,
+        playlists.rank_cpu_secs,
+        playlists.write_secs,
+        playlists.write_cpu_secs,
+        playlists.rank_secs + playlists.write_secs
+    );
+    let similar = bench::similar(args.similar_tracks, config.factors, 50, 10);
+    println!(
+        "similar: {} tracks x {} factors: index {:.2} s; top-10 query median {:.1} ms, max {:.1} ms (CPU {:.1} ms a query)",
+        similar.tracks, similar.dims, similar.build_secs, similar.median_ms, similar.max_ms, similar.cpu_ms
+    );
     Ok(Outcome::Success)
 }

@@ -117,7 +117,7 @@ fn export_wav(args: ExportArgs) -> anyhow::Result<Outcome> {
             track.id, track.artist, track.title
         ));
         let path = args.out.join(format!("{name}.wav"));
-        let recipe = audio.recipe(seed, index).map_err(anyhow::Error::msg)?;
+        let recipe = audio.recipe(seed, index)?;
         demo::write_wav(&path, recipe)?;
         bar.inc(1);
     }

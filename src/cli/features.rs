@@ -75,14 +75,18 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<Outcome> {
         interrupt::cancel_flag(),
     )?;
     bar.finish_and_clear();
-    for (row, reason) in &report.failed {
-        eprintln!("failed: track {row}: {reason}");
+    for issue in &report.warned {
+        eprintln!("warning: {issue}");
+    }
+    for issue in &report.failed {
+        eprintln!("failed: {issue}");
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{} computed ({:.1} tracks/s), {} already done, {} failed{}",
+        "{} computed ({:.1} tracks/s; {} with warnings), {} already done, {} failed{}",
         report.computed,
         report.computed as f64 / secs.max(1e-9),
+        report.warned.len(),
         report.already_done,
         report.failed.len(),
         if report.cancelled {

@@ -8,15 +8,19 @@ mod cf;
 mod demo;
 mod eval;
 mod features;
+mod filters;
 mod info;
 mod interrupt;
 mod mel;
+mod neighbours;
 mod pipeline;
 mod play;
+mod playlist;
 mod predict;
 mod progress;
 mod project;
 mod train;
+mod tsne;
 mod usage;
 
 use std::process::ExitCode;
@@ -69,11 +73,24 @@ enum Command {
     Forward(predict::ForwardArgs),
     /// The cold-start table: random, baseline, convnet and upper bound (AUC, mAP@500).
     Eval(eval::Args),
+    /// Draw the first-layer filters as a PNG (negative red, positive blue).
+    Filters(filters::Args),
+    /// The tracks that most excite a conv1 filter or fc2 unit, or are nearest a track:
+    /// playlists/NAME.json and .m3u8 (filter entries start where the filter peaked).
+    Playlist(playlist::PlaylistArgs),
+    /// Naming help: the styles, traits, kinds and artists a filter's or unit's playlist shares.
+    Describe(playlist::DescribeArgs),
+    /// A track's nearest tracks by audio (predicted factors) and by listening data (WMF).
+    Neighbours(neighbours::NeighboursArgs),
+    /// CF recommendations whose audio does not fit (intros, outros, covers, remixes…).
+    Outliers(neighbours::OutliersArgs),
     /// Run every stage that is missing, stale or interrupted, in order (features → cf →
     /// eval-cf → train → predict → eval); resumable.
     Pipeline(pipeline::Args),
     /// The desktop app on a project (`--view library|spectrogram|jobs`).
     App(app::Args),
+    /// t-SNE map of the predicted (or CF) factors: maps/tsne.npy, .csv, .json; or of any .npy.
+    Tsne(tsne::Args),
     /// Measure the speed of a stage.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -131,8 +148,14 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Predict(args) => predict::predict(args),
         Command::Forward(args) => predict::forward(args),
         Command::Eval(args) => eval::run(args),
+        Command::Filters(args) => filters::run(args),
+        Command::Playlist(args) => playlist::playlist_command(args),
+        Command::Describe(args) => playlist::describe_command(args),
+        Command::Neighbours(args) => neighbours::neighbours(args),
+        Command::Outliers(args) => neighbours::outliers(args),
         Command::Pipeline(args) => pipeline::run(args),
         Command::App(args) => app::run(args),
+        Command::Tsne(args) => tsne::run(args),
         Command::Bench(command) => bench::run(command),
     }
 }
@@ -148,5 +171,39 @@ fn describe(error: &anyhow::Error) -> String {
             message.push_str(&text);
         }
     }
+    if let Some(step) = error.chain().find_map(next_step) {
+        message.push_str("; ");
+        message.push_str(&step);
+    }
     message
+}
+
+/// The command that fixes an error, for the errors one command's output fixes: the library's
+/// messages say what is wrong and leave this to the CLI (the app offers its own buttons).
+fn next_step(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use crate::analysis::AnalysisError;
+    use crate::coldstart::ColdstartError;
+    use crate::project::ProjectError;
+    let step = |stage: &str| Some(format!("run `deepcuts {stage}` first"));
+    match cause.downcast_ref::<ColdstartError>() {
+        Some(ColdstartError::NoSplit { .. }) => return step("train"),
+        Some(ColdstartError::NoFeatures { .. }) => return step("features"),
+        Some(ColdstartError::NoListens) => {
+            return Some("import a listening log with `deepcuts import-usage` first".into())
+        }
+        _ => {}
+    }
+    match cause.downcast_ref::<AnalysisError>() {
+        Some(AnalysisError::Missing { stage, .. } | AnalysisError::Stale { stage, .. }) => {
+            return step(stage)
+        }
+        Some(AnalysisError::NotPredicted { .. }) => {
+            return Some("run `deepcuts features` and `deepcuts predict` first".into())
+        }
+        _ => {}
+    }
+    match cause.downcast_ref::<ProjectError>() {
+        Some(ProjectError::NotAProject { .. }) => Some("create one with `deepcuts new`".into()),
+        _ => None,
+    }
 }

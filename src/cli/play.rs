@@ -37,7 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .get(args.id as usize)
         .with_context(|| format!("no track {} in {}", args.id, args.dir.display()))?;
     let audio = TrackAudio::new(std::slice::from_ref(track));
-    let source = audio.playable(0).map_err(anyhow::Error::msg)?;
+    let source = audio.playable(0)?;
     let start_secs = if args.excerpt {
         let n = (track.duration_secs.unwrap_or(0.0) * f64::from(ANALYSIS_RATE_HZ)) as usize;
         excerpt_start(n) as f64 / f64::from(ANALYSIS_RATE_HZ)

@@ -8,6 +8,7 @@ use crate::pipeline::{stage_statuses, Stage, StageState};
 use crate::project::audio_import::scan_folders;
 use crate::project::source::TrackSource;
 use crate::project::{layout, Project};
+use crate::track_issue::TrackIssue;
 
 #[derive(Debug, clap::Args)]
 pub struct NewArgs {
@@ -29,7 +30,7 @@ pub struct AddAudioArgs {
 pub struct StatusArgs {
     /// The project folder.
     dir: PathBuf,
-    /// How many failed items to list.
+    /// How many failed tracks (and how many tracks with warnings) to list.
     #[arg(long, default_value_t = 10)]
     failures: usize,
 }
@@ -69,6 +70,16 @@ pub fn add_audio(args: AddAudioArgs) -> anyhow::Result<Outcome> {
     })
 }
 
+/// Up to `limit` of a stage's track issues, indented under it, and how many more there are.
+fn list_issues(what: &str, issues: &[TrackIssue], limit: usize) {
+    for issue in issues.iter().take(limit) {
+        println!("          {what}: {issue}");
+    }
+    if issues.len() > limit {
+        println!("          … and {} more ({what})", issues.len() - limit);
+    }
+}
+
 pub fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
     let project = Project::open(&args.dir)?;
     let catalog = project.catalog();
@@ -92,6 +103,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
     );
     let store = features::open_store(&project, Shard::ALL)?;
     let failures = store.failures();
+    let warnings = store.warnings();
     let split = if project.layout().path(layout::SPLIT_TSV).exists() {
         format!("present: {}", layout::SPLIT_TSV)
     } else {
@@ -121,9 +133,8 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
         };
         println!("{name:<9} {state}");
         if stage == Stage::Features {
-            for (row, reason) in failures.iter().take(args.failures) {
-                println!("          failed: track {row}: {reason}");
-            }
+            list_issues("failed", &failures, args.failures);
+            list_issues("warning", &warnings, args.failures);
         }
         if stage == Stage::EvalCf {
             println!("{:<9} {split}", "split");

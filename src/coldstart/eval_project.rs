@@ -28,11 +28,11 @@ use crate::cf::sparse::PlayCounts;
 use crate::cf::wmf::{IterationReport, WmfConfig};
 use crate::convnet::bench::InferDevice;
 use crate::convnet::loss::unit_norm;
-use crate::convnet::train::SkippedTrack;
 use crate::features::{self, Shard};
 use crate::predict::batches::scatter_rows;
 use crate::predict::{load_net, missing_features, predict_rows, BatchOptions};
 use crate::project::{layout, Project};
+use crate::track_issue::TrackIssue;
 
 /// The methods of the table, in the paper's order.
 pub const METHODS: [&str; 4] = ["random", "baseline", "convnet", "upper_bound"];
@@ -94,7 +94,7 @@ pub struct EvalReport {
     /// Test tracks ranked.
     pub test_tracks: usize,
     /// Test tracks left out, with the reason.
-    pub left_out: Vec<SkippedTrack>,
+    pub left_out: Vec<TrackIssue>,
     /// Whether the cold-start factors had to be fitted now (the model was then trained on
     /// other targets, or not at all).
     pub factors_fitted: bool,
@@ -148,7 +148,7 @@ pub fn eval_project(
         });
         match reason {
             None => test_tracks.push(track),
-            Some(reason) => left_out.push(SkippedTrack {
+            Some(reason) => left_out.push(TrackIssue {
                 track: track as usize,
                 reason,
             }),
@@ -209,11 +209,8 @@ pub fn eval_project(
     if predictions.cancelled {
         return Err(ColdstartError::Cancelled);
     }
-    if let Some((position, reason)) = predictions.skipped.first() {
-        return Err(ColdstartError::Unusable(format!(
-            "test track {}: {reason}",
-            rows[*position]
-        )));
+    if let Some(issue) = predictions.skipped.first() {
+        return Err(ColdstartError::Unusable(format!("test {issue}")));
     }
 
     // (d) The upper bound.

@@ -65,11 +65,11 @@ pub enum ColdstartError {
     Baseline(#[from] BaselineError),
     #[error(transparent)]
     Predict(#[from] PredictError),
-    #[error("{path}: no split yet: run `deepcuts train` first")]
+    #[error("{path}: no split yet (training draws it)")]
     NoSplit { path: PathBuf },
-    #[error("only {tracks} tracks have features: run `deepcuts features` first")]
+    #[error("only {tracks} tracks have features")]
     NoFeatures { tracks: usize },
-    #[error("the project has no listens outside the test tracks: import a listening log first")]
+    #[error("the project has no listens outside the test tracks")]
     NoListens,
     #[error("{0}")]
     Unusable(String),

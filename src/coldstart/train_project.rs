@@ -14,13 +14,14 @@ use super::ColdstartError;
 use crate::cf::eval::Split as ListenSplit;
 use crate::cf::wmf::{Factors, IterationReport, WmfConfig};
 use crate::convnet::train::{
-    self, Objective, SkippedTrack, TrainEvent, TrainJob, TrainOutcome, TrainSettings, WpeTargets,
+    self, Objective, TrainEvent, TrainJob, TrainOutcome, TrainSettings, WpeTargets,
 };
 use crate::convnet::ConvnetConfig;
 use crate::features::{self, FeatureStore, Shard};
 use crate::predict::missing_features;
 use crate::project::cf_stage::play_matrix;
 use crate::project::{layout, Project};
+use crate::track_issue::TrackIssue;
 
 /// What the network is trained to minimise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -109,7 +110,7 @@ pub struct TrainPlan {
     pub train_tracks: usize,
     pub valid_tracks: usize,
     /// Training and validation tracks left out, with the reason.
-    pub left_out: Vec<SkippedTrack>,
+    pub left_out: Vec<TrackIssue>,
 }
 
 /// Progress of `train_project`.
@@ -178,7 +179,7 @@ pub(crate) fn learnable_tracks(
     part: Part,
     store: &FeatureStore,
     items: &Array2<f32>,
-    left_out: &mut Vec<SkippedTrack>,
+    left_out: &mut Vec<TrackIssue>,
 ) -> Vec<usize> {
     let mut kept = Vec::new();
     for track in split.tracks(part).into_iter().map(|t| t as usize) {
@@ -188,7 +189,7 @@ pub(crate) fn learnable_tracks(
         });
         match reason {
             None => kept.push(track),
-            Some(reason) => left_out.push(SkippedTrack { track, reason }),
+            Some(reason) => left_out.push(TrackIssue { track, reason }),
         }
     }
     kept

@@ -27,6 +27,7 @@ use super::weights::{
     tensor_specs, write_tensor_file, ConvnetWeights, TensorFile, TensorSpec, WeightsError,
     CONFIG_METADATA_KEY,
 };
+use crate::track_issue::TrackIssue;
 
 /// The best weights so far (by validation loss), in the output folder.
 pub const WEIGHTS_FILE: &str = "weights.safetensors";
@@ -132,13 +133,6 @@ pub struct EpochRecord {
     pub examples_per_sec: f64,
 }
 
-/// A track left out of training, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SkippedTrack {
-    pub track: usize,
-    pub reason: String,
-}
-
 /// Progress reports, for a progress bar or a plot.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainEvent {
@@ -155,7 +149,7 @@ pub enum TrainEvent {
     /// An epoch finished (history and checkpoint are written).
     Epoch(EpochRecord),
     /// A track could not be used; it is left out from now on.
-    Skipped(SkippedTrack),
+    Skipped(TrackIssue),
 }
 
 /// Why the loop ended.
@@ -173,7 +167,7 @@ pub struct TrainOutcome {
     pub best_epoch: usize,
     pub best_valid_loss: f64,
     pub stop: StopReason,
-    pub skipped: Vec<SkippedTrack>,
+    pub skipped: Vec<TrackIssue>,
     /// The best weights (`WEIGHTS_FILE` in the output folder).
     pub weights_path: PathBuf,
 }
@@ -212,7 +206,7 @@ struct LoopState {
     best_epoch: usize,
     best_valid_loss: Option<f64>,
     history: Vec<EpochRecord>,
-    skipped: Vec<SkippedTrack>,
+    skipped: Vec<TrackIssue>,
 }
 
 /// One prepared minibatch.
@@ -424,7 +418,7 @@ fn input_statistics(
                 frames += EXCERPT_FRAMES;
             }
             Err(reason) => {
-                let skip = SkippedTrack { track, reason };
+                let skip = TrackIssue { track, reason };
                 progress(TrainEvent::Skipped(skip.clone()));
                 skipped.push(skip);
             }
@@ -456,7 +450,7 @@ fn input_statistics(
 struct InputStatistics {
     mean: Vec<f32>,
     std: Vec<f32>,
-    skipped: Vec<SkippedTrack>,
+    skipped: Vec<TrackIssue>,
 }
 
 /// What the loader needs to prepare batches.
@@ -475,7 +469,7 @@ struct Loader<'a> {
 /// A batch, or the tracks of it that could not be read.
 struct LoadedBatch {
     batch: Option<PreparedBatch>,
-    skipped: Vec<SkippedTrack>,
+    skipped: Vec<TrackIssue>,
 }
 
 impl Loader<'_> {
@@ -509,7 +503,7 @@ impl Loader<'_> {
                     }
                     kept.push(track);
                 }
-                Err(reason) => skipped.push(SkippedTrack { track, reason }),
+                Err(reason) => skipped.push(TrackIssue { track, reason }),
             }
         }
         if kept.is_empty() {

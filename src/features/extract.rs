@@ -1,5 +1,6 @@
 //! Computing the log-mel excerpt of every pending track into a [`FeatureStore`]: in parallel,
-//! resumable (rows already journaled are skipped), cancellable, bad tracks skipped and reported.
+//! resumable (rows already journaled are skipped), cancellable, bad tracks skipped and reported,
+//! and tracks that decoded with a warning journaled and reported with it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -7,7 +8,9 @@ use std::sync::mpsc;
 use rayon::prelude::*;
 
 use super::store::{FeatureStore, RowStatus, StoreError};
+use crate::audio::Decoded;
 use crate::dsp::mel::MelSpectrogram;
+use crate::track_issue::TrackIssue;
 
 /// What a run did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -17,7 +20,11 @@ pub struct ExtractReport {
     /// Rows that were already done.
     pub already_done: usize,
     /// Rows that failed in this run, with the reason (the file and what is wrong).
-    pub failed: Vec<(usize, String)>,
+    pub failed: Vec<TrackIssue>,
+    /// Rows computed in this run whose audio decoded with a problem (truncated, packets
+    /// skipped, length unknown), with the decoder's warnings: their excerpt may not be the
+    /// true middle.
+    pub warned: Vec<TrackIssue>,
     /// Whether the run stopped early because it was cancelled.
     pub cancelled: bool,
 }
@@ -32,10 +39,10 @@ pub struct ExtractOptions {
 }
 
 /// Computes every pending row among `rows` (full-array rows the store holds). `load(row)`
-/// returns the row's 30-s excerpt at 22050 Hz or a reason it cannot; it runs on worker
-/// threads. `progress(finished, total)` is called from the calling thread after each row.
+/// returns the row's 30-s excerpt at 22050 Hz with the decoder's warnings, or why it cannot;
+/// it runs on worker threads. `progress(finished, total)` is called from the calling thread after each row.
 /// Stops between rows when `cancel` is set; what was written stays written.
-pub fn extract<L>(
+pub fn extract<L, E>(
     store: &mut FeatureStore,
     rows: &[usize],
     load: L,
@@ -44,7 +51,8 @@ pub fn extract<L>(
     cancel: &AtomicBool,
 ) -> Result<ExtractReport, StoreError>
 where
-    L: Fn(usize) -> Result<Vec<f32>, String> + Sync,
+    L: Fn(usize) -> Result<Decoded, E> + Sync,
+    E: std::fmt::Display,
 {
     let mut report = ExtractReport::default();
     let pending: Vec<usize> = rows
@@ -73,7 +81,9 @@ where
         })?;
     // Workers compute; this thread writes rows and the journal, in completion order. The
     // channel is bounded so finished spectrograms never pile up in memory.
-    let (sender, receiver) = mpsc::sync_channel::<(usize, Result<Vec<f32>, String>)>(16);
+    // Each result: the spectrogram and the decoder's warnings joined, or why there is none.
+    type Computed = Result<(Vec<f32>, Option<String>), String>;
+    let (sender, receiver) = mpsc::sync_channel::<(usize, Computed)>(16);
     let mel = MelSpectrogram::new();
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -84,8 +94,15 @@ where
                         if cancel.load(Ordering::Relaxed) {
                             return;
                         }
-                        let result = load(row)
-                            .map(|samples| mel.compute(&samples).into_raw_vec_and_offset().0);
+                        let result = match load(row) {
+                            Ok(decoded) => {
+                                let values = mel.compute(&decoded.samples);
+                                let warning = (!decoded.warnings.is_empty())
+                                    .then(|| decoded.warnings.join("; "));
+                                Ok((values.into_raw_vec_and_offset().0, warning))
+                            }
+                            Err(error) => Err(error.to_string()),
+                        };
                         // The receiver only goes away on an error, when results are moot.
                         let _ = sender.send((row, result));
                     })
@@ -94,13 +111,16 @@ where
         let mut finished = 0;
         for (row, result) in receiver {
             match result {
-                Ok(values) => {
-                    store.write_row(row, &values)?;
+                Ok((values, warning)) => {
+                    store.write_row_warned(row, &values, warning.as_deref())?;
                     report.computed += 1;
+                    if let Some(warning) = warning {
+                        report.warned.push(TrackIssue::new(row, warning));
+                    }
                 }
                 Err(reason) => {
                     store.fail_row(row, &reason)?;
-                    report.failed.push((row, reason));
+                    report.failed.push(TrackIssue::new(row, reason));
                 }
             }
             finished += 1;
@@ -116,7 +136,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::EXCERPT_SAMPLES;
+    use crate::audio::{ANALYSIS_RATE_HZ, EXCERPT_SAMPLES};
     use crate::features::store::{Shard, ROW_VALUES};
 
     fn tone(row: usize) -> Vec<f32> {
@@ -126,16 +146,25 @@ mod tests {
             .collect()
     }
 
+    fn decoded(samples: Vec<f32>, warnings: &[&str]) -> Decoded {
+        Decoded {
+            samples,
+            source_rate_hz: ANALYSIS_RATE_HZ,
+            warnings: warnings.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+
     #[test]
     fn computes_pending_rows_skips_bad_ones_and_resumes() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = FeatureStore::open(dir.path(), 6, Shard::ALL).unwrap();
-        let load = |row: usize| {
-            if row == 3 {
-                Err("three.mp3: not a recognised audio format".to_owned())
-            } else {
-                Ok(tone(row))
-            }
+        let load = |row: usize| match row {
+            3 => Err("three.mp3: not a recognised audio format"),
+            2 => Ok(decoded(
+                tone(row),
+                &["two.ogg: stream ends early", "and more"],
+            )),
+            _ => Ok(decoded(tone(row), &[])),
         };
         let cancel = AtomicBool::new(false);
         let rows: Vec<usize> = (0..4).collect();
@@ -151,8 +180,16 @@ mod tests {
         assert_eq!(report.computed, 3);
         assert_eq!(
             report.failed,
-            [(3, "three.mp3: not a recognised audio format".to_owned())]
+            [TrackIssue::new(
+                3,
+                "three.mp3: not a recognised audio format"
+            )]
         );
+        // A warned row is done, and its warnings are reported and journaled.
+        let warned = [TrackIssue::new(2, "two.ogg: stream ends early; and more")];
+        assert_eq!(report.warned, warned);
+        assert_eq!(store.status(2), RowStatus::Done);
+        assert_eq!(store.warnings(), warned);
         // The stored row is the spectrogram of that track, to float16 precision.
         let mut stored = vec![0.0; ROW_VALUES];
         store.read_row(1, &mut stored).unwrap();
@@ -191,7 +228,7 @@ mod tests {
         let report = extract(
             &mut store,
             &rows,
-            |r| Ok(tone(r)),
+            |r| Ok::<_, String>(decoded(tone(r), &[])),
             ExtractOptions::default(),
             &mut |_, _| {},
             &cancel,

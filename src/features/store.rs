@@ -4,9 +4,10 @@
 //! `mel.npy` is a plain `.npy` file of dtype `<f2` and shape `[rows, 646, 128]`, so
 //! `numpy.load(path, mmap_mode='r')` opens it without reading it. Its header has a fixed size,
 //! so the array grows in place as tracks are added. Rows are written in place (`pwrite`) and
-//! then recorded in `journal.tsv` (`ROW<TAB>ok` or `ROW<TAB>failed<TAB>REASON`, the last line
-//! for a row wins): a crash or `kill -9` loses at most the rows not yet journaled, which the
-//! next run recomputes, and never leaves a row marked done that was not written.
+//! then recorded in `journal.tsv` (`ROW<TAB>ok`, `ROW<TAB>ok<TAB>WARNING` when the audio decoded
+//! with a problem, or `ROW<TAB>failed<TAB>REASON`; the last line for a row wins): a crash or
+//! `kill -9` loses at most the rows not yet journaled, which the next run recomputes, and never
+//! leaves a row marked done that was not written.
 //!
 //! A shard store (`--shard I/N`) holds rows `I-1, I-1+N, I-1+2N, …` of the full array densely.
 
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use half::f16;
 
 use crate::dsp::mel::{EXCERPT_FRAMES, N_MELS};
+use crate::track_issue::TrackIssue;
 
 /// Values in one row: a 646 × 128 excerpt.
 pub const ROW_VALUES: usize = EXCERPT_FRAMES * N_MELS;
@@ -95,6 +97,8 @@ pub struct FeatureStore {
     /// Rows of the full array this store covers (the project's track count when opened).
     total_rows: usize,
     status: HashMap<usize, RowStatus>,
+    /// What went wrong decoding rows that are done nonetheless.
+    warnings: HashMap<usize, String>,
 }
 
 impl FeatureStore {
@@ -119,7 +123,7 @@ impl FeatureStore {
                 .set_len(HEADER_BYTES + rows as u64 * ROW_BYTES)
                 .map_err(|source| io_err(&array_path, source))?;
         }
-        let status = read_journal(&journal_path)?;
+        let (status, warnings) = read_journal(&journal_path)?;
         let journal = OpenOptions::new()
             .create(true)
             .append(true)
@@ -133,6 +137,7 @@ impl FeatureStore {
             shard,
             total_rows: total_rows.max(rows * shard.count),
             status,
+            warnings,
         })
     }
 
@@ -164,17 +169,29 @@ impl FeatureStore {
     }
 
     /// Failed rows with their reasons, in row order.
-    pub fn failures(&self) -> Vec<(usize, String)> {
+    pub fn failures(&self) -> Vec<TrackIssue> {
         let mut failed: Vec<_> = self
             .status
             .iter()
             .filter_map(|(&row, s)| match s {
-                RowStatus::Failed(reason) => Some((row, reason.clone())),
+                RowStatus::Failed(reason) => Some(TrackIssue::new(row, reason.as_str())),
                 _ => None,
             })
             .collect();
-        failed.sort();
+        failed.sort_by_key(|issue| issue.track);
         failed
+    }
+
+    /// Done rows whose audio decoded with a problem (truncated, packets skipped, …), with the
+    /// warning, in row order.
+    pub fn warnings(&self) -> Vec<TrackIssue> {
+        let mut warned: Vec<_> = self
+            .warnings
+            .iter()
+            .map(|(&row, warning)| TrackIssue::new(row, warning.as_str()))
+            .collect();
+        warned.sort_by_key(|issue| issue.track);
+        warned
     }
 
     fn offset(&self, row: usize) -> Result<u64, StoreError> {
@@ -189,6 +206,17 @@ impl FeatureStore {
 
     /// Writes full-array `row` (`mel`: [646 × 128] values, time-major) and journals it done.
     pub fn write_row(&mut self, row: usize, mel: &[f32]) -> Result<(), StoreError> {
+        self.write_row_warned(row, mel, None)
+    }
+
+    /// Writes full-array `row` like [`Self::write_row`], journaling the decoder's `warning`
+    /// with it when there is one.
+    pub fn write_row_warned(
+        &mut self,
+        row: usize,
+        mel: &[f32],
+        warning: Option<&str>,
+    ) -> Result<(), StoreError> {
         debug_assert_eq!(mel.len(), ROW_VALUES);
         let offset = self.offset(row)?;
         let mut bytes = Vec::with_capacity(ROW_BYTES as usize);
@@ -198,16 +226,32 @@ impl FeatureStore {
         self.array
             .write_all_at(&bytes, offset)
             .map_err(|source| io_err(&self.array_path, source))?;
-        self.journal_line(row, "ok")?;
+        self.journal_done(row, warning)
+    }
+
+    /// Journals `row` done, with its warning if any.
+    fn journal_done(&mut self, row: usize, warning: Option<&str>) -> Result<(), StoreError> {
+        match warning {
+            Some(warning) => {
+                let warning = one_line(warning);
+                self.journal_line(row, &format!("ok\t{warning}"))?;
+                self.warnings.insert(row, warning);
+            }
+            None => {
+                self.journal_line(row, "ok")?;
+                self.warnings.remove(&row);
+            }
+        }
         self.status.insert(row, RowStatus::Done);
         Ok(())
     }
 
     /// Journals full-array `row` as failed with `reason`.
     pub fn fail_row(&mut self, row: usize, reason: &str) -> Result<(), StoreError> {
-        let reason = reason.replace(['\t', '\n', '\r'], " ");
+        let reason = one_line(reason);
         self.journal_line(row, &format!("failed\t{reason}"))?;
         self.status.insert(row, RowStatus::Failed(reason));
+        self.warnings.remove(&row);
         Ok(())
     }
 
@@ -255,8 +299,7 @@ impl FeatureStore {
                     self.array
                         .write_all_at(&bytes, offset)
                         .map_err(|source| io_err(&self.array_path, source))?;
-                    self.journal_line(row, "ok")?;
-                    self.status.insert(row, RowStatus::Done);
+                    self.journal_done(row, shard.warnings.get(&row).map(String::as_str))?;
                     merged += 1;
                 }
                 RowStatus::Failed(reason) => self.fail_row(row, reason)?,
@@ -265,6 +308,11 @@ impl FeatureStore {
         }
         Ok(merged)
     }
+}
+
+/// `text` fit for one journal field: tabs and line breaks become spaces.
+fn one_line(text: &str) -> String {
+    text.replace(['\t', '\n', '\r'], " ")
 }
 
 fn io_err(path: &Path, source: std::io::Error) -> StoreError {
@@ -325,12 +373,16 @@ fn read_rows(file: &File, path: &Path) -> Result<Option<usize>, StoreError> {
     Ok(Some(rows))
 }
 
+/// Rows' states and done rows' warnings, as a journal records them.
+type Journal = (HashMap<usize, RowStatus>, HashMap<usize, String>);
+
 /// Replays the journal; the last line for a row wins, an incomplete last line is ignored.
-fn read_journal(path: &Path) -> Result<HashMap<usize, RowStatus>, StoreError> {
+fn read_journal(path: &Path) -> Result<Journal, StoreError> {
     let mut status = HashMap::new();
+    let mut warnings = HashMap::new();
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(status),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((status, warnings)),
         Err(source) => return Err(io_err(path, source)),
     };
     let mut reader = BufReader::new(file);
@@ -348,15 +400,20 @@ fn read_journal(path: &Path) -> Result<HashMap<usize, RowStatus>, StoreError> {
         match (row, fields.next()) {
             (Some(row), Some("ok")) => {
                 status.insert(row, RowStatus::Done);
+                match fields.next() {
+                    Some(warning) => warnings.insert(row, warning.to_owned()),
+                    None => warnings.remove(&row),
+                };
             }
             (Some(row), Some("failed")) => {
                 let reason = fields.next().unwrap_or("").to_owned();
                 status.insert(row, RowStatus::Failed(reason));
+                warnings.remove(&row);
             }
             _ => {}
         }
     }
-    Ok(status)
+    Ok((status, warnings))
 }
 
 #[cfg(test)]
@@ -384,7 +441,34 @@ mod tests {
             store.read_row(1, &mut out),
             Err(StoreError::Missing { row: 1, .. })
         ));
-        assert_eq!(store.failures(), [(0, "bad.mp3: not audio".to_owned())]);
+        assert_eq!(store.failures(), [TrackIssue::new(0, "bad.mp3: not audio")]);
+    }
+
+    #[test]
+    fn warnings_are_journaled_with_their_rows_and_merged_from_shards() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = Shard { index: 0, count: 2 };
+        let mut part = FeatureStore::open(&dir.path().join("shard"), 4, shard).unwrap();
+        part.write_row_warned(0, &row_of(0.0), Some("cut.ogg: stream ends\tearly"))
+            .unwrap();
+        part.write_row_warned(2, &row_of(2.0), Some("x.mp3: skipped 1 packet"))
+            .unwrap();
+        // Computed again without a problem (the user replaced the file): the warning goes.
+        part.write_row(2, &row_of(2.0)).unwrap();
+        let journal = std::fs::read_to_string(dir.path().join("shard").join(JOURNAL_FILE));
+        assert_eq!(
+            journal.unwrap(),
+            "0\tok\tcut.ogg: stream ends early\n2\tok\tx.mp3: skipped 1 packet\n2\tok\n"
+        );
+        drop(part);
+        let part = FeatureStore::open(&dir.path().join("shard"), 4, shard).unwrap();
+        let expected = [TrackIssue::new(0, "cut.ogg: stream ends early")];
+        assert_eq!(part.warnings(), expected);
+        assert_eq!(part.counts(), (2, 0, 0));
+        let mut full = FeatureStore::open(&dir.path().join("full"), 4, Shard::ALL).unwrap();
+        full.merge(&part).unwrap();
+        assert_eq!(full.warnings(), expected);
+        assert_eq!(full.status(0), RowStatus::Done);
     }
 
     #[test]

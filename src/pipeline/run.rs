@@ -205,7 +205,7 @@ pub fn run_stage(
                 &mut |report| {
                     progress(Event::Wmf {
                         stage,
-                        report: report.clone(),
+                        report: *report,
                     })
                 },
                 cancel,
@@ -231,7 +231,7 @@ pub fn run_stage(
                 &mut |_, report| {
                     progress(Event::Wmf {
                         stage,
-                        report: report.clone(),
+                        report: *report,
                     })
                 },
                 cancel,
@@ -316,18 +316,21 @@ fn run_features(
         },
         cancel,
     )?;
-    for (row, reason) in &report.failed {
-        progress(Event::Note {
-            stage: Stage::Features,
-            text: format!("failed: track {row}: {reason}"),
-        });
+    for (label, issues) in [("warning", &report.warned), ("failed", &report.failed)] {
+        for issue in issues {
+            progress(Event::Note {
+                stage: Stage::Features,
+                text: format!("{label}: {issue}"),
+            });
+        }
     }
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     Ok(StageOutcome {
         summary: format!(
-            "{} computed ({:.1} tracks/s), {} already done, {} failed",
+            "{} computed ({:.1} tracks/s; {} with warnings), {} already done, {} failed",
             report.computed,
             report.computed as f64 / secs,
+            report.warned.len(),
             report.already_done,
             report.failed.len()
         ),

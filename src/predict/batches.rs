@@ -8,6 +8,7 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::convnet::config::EXCERPT_FRAMES;
 use crate::convnet::infer::{CpuConvnet, InferError, InferOptions};
+use crate::track_issue::TrackIssue;
 
 /// Batches the loader reads ahead of the network.
 const PREFETCH_BATCHES: usize = 2;
@@ -48,8 +49,8 @@ pub struct RowPredictions {
     pub conv1_mean: Array2<f32>,
     /// conv1 output frame of each filter's maximum: [rows, filters] (empty unless asked for).
     pub conv1_peak: Array2<u32>,
-    /// Positions (into the requested rows) that could not be read, with the reason.
-    pub skipped: Vec<(usize, String)>,
+    /// Requested rows that could not be read, with the reason.
+    pub skipped: Vec<TrackIssue>,
     /// Whether `cancel` stopped the loop (the outputs are then incomplete).
     pub cancelled: bool,
 }
@@ -60,7 +61,7 @@ struct LoadedBatch {
     positions: Vec<usize>,
     /// Their excerpts, concatenated: [positions, 646, n_mels].
     values: Vec<f32>,
-    skipped: Vec<(usize, String)>,
+    skipped: Vec<TrackIssue>,
 }
 
 /// Runs `net` on the excerpts of `rows`, read by `read(row, out)` ([646 × n_mels] values,
@@ -120,7 +121,7 @@ pub fn predict_rows(
                             loaded.positions.push(position);
                             filled += 1;
                         }
-                        Err(reason) => loaded.skipped.push((position, reason)),
+                        Err(reason) => loaded.skipped.push(TrackIssue::new(row, reason)),
                     }
                 }
                 loaded.values.truncate(filled * excerpt_values);

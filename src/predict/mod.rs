@@ -71,7 +71,7 @@ pub fn load_net(
 pub fn missing_features(status: RowStatus) -> Option<String> {
     match status {
         RowStatus::Done => None,
-        RowStatus::Pending => Some("no features yet (run deepcuts features)".into()),
+        RowStatus::Pending => Some("no features yet".into()),
         RowStatus::Failed(reason) => Some(format!("feature extraction failed: {reason}")),
     }
 }

@@ -13,11 +13,11 @@ use serde::Serialize;
 use super::batches::{predict_rows, scatter_rows, BatchOptions};
 use super::{load_net, missing_features, PredictError};
 use crate::convnet::bench::InferDevice;
-use crate::convnet::train::SkippedTrack;
 use crate::convnet::ConvnetConfig;
 use crate::features::{self, Shard};
 use crate::io::npy;
 use crate::project::{layout, Project, ProjectError};
+use crate::track_issue::TrackIssue;
 
 /// How to predict.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +52,7 @@ pub struct PredictReport {
     pub tracks: usize,
     pub predicted: usize,
     /// Tracks without predictions (zero rows), with the reason.
-    pub skipped: Vec<SkippedTrack>,
+    pub skipped: Vec<TrackIssue>,
     /// Whether Ctrl-C (or the GUI) stopped the run; nothing was written then.
     pub cancelled: bool,
 }
@@ -89,7 +89,7 @@ pub fn predict_project(
     for row in 0..tracks {
         match missing_features(store.status(row)) {
             None => rows.push(row),
-            Some(reason) => skipped.push(SkippedTrack { track: row, reason }),
+            Some(reason) => skipped.push(TrackIssue { track: row, reason }),
         }
     }
     let read = |row: usize, out: &mut [f32]| store.read_row(row, out).map_err(|e| e.to_string());
@@ -98,15 +98,7 @@ pub fn predict_project(
         conv1_stats: true,
     };
     let predictions = predict_rows(&net, &read, &rows, batch_options, progress, cancel)?;
-    skipped.extend(
-        predictions
-            .skipped
-            .iter()
-            .map(|(position, reason)| SkippedTrack {
-                track: rows[*position],
-                reason: reason.clone(),
-            }),
-    );
+    skipped.extend(predictions.skipped.iter().cloned());
     skipped.sort_by_key(|s| s.track);
     let report = PredictReport {
         model,

@@ -6,8 +6,22 @@ use std::collections::HashMap;
 use super::source::TrackSource;
 use super::Track;
 use crate::audio::player::{FileSource, PcmSource};
-use crate::audio::{self, AudioError};
+use crate::audio::{self, AudioError, Decoded, ANALYSIS_RATE_HZ};
 use crate::demo::{self, DemoSource, Recipe};
+
+/// Why a catalog track has no audio to give. Each variant names the track or its file.
+#[derive(Debug, thiserror::Error)]
+pub enum TrackAudioError {
+    #[error("track {row} is not in the catalog")]
+    NotInCatalog { row: usize },
+    #[error("demo:{seed}:{index}: no such demo track")]
+    NoSuchDemoTrack { seed: u64, index: usize },
+    /// `reference`: the track's `log:…` source.
+    #[error("{reference}: no audio (known only from a listening log)")]
+    LogOnly { reference: String },
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+}
 
 /// Resolves the audio of a fixed list of tracks (row i is track i).
 pub struct TrackAudio {
@@ -55,59 +69,57 @@ impl TrackAudio {
     }
 
     /// The recipe of demo track `index` of world `seed`.
-    pub fn recipe(&self, seed: u64, index: usize) -> Result<&Recipe, String> {
+    pub fn recipe(&self, seed: u64, index: usize) -> Result<&Recipe, TrackAudioError> {
         self.recipes
             .get(&(seed, index))
-            .ok_or_else(|| format!("demo:{seed}:{index}: no such demo track"))
+            .ok_or(TrackAudioError::NoSuchDemoTrack { seed, index })
     }
 
-    /// Track `row`'s analysed excerpt (the middle 30 s, mono 22050 Hz), or why there is none.
-    pub fn excerpt(&self, row: usize) -> Result<Vec<f32>, String> {
+    /// Track `row`'s analysed excerpt (the middle 30 s, mono 22050 Hz) with the decoder's
+    /// warnings (a damaged file decodes, but its middle may not be the true one), or why there
+    /// is none.
+    pub fn excerpt(&self, row: usize) -> Result<Decoded, TrackAudioError> {
         match self.source(row) {
-            None => Err(format!("track {row} is not in the catalog")),
-            Some(TrackSource::File(path)) => audio::load_excerpt(path)
-                .map(|decoded| decoded.samples)
-                .map_err(|e| e.to_string()),
-            Some(TrackSource::Demo { seed, index }) => {
-                Ok(demo::render_excerpt(self.recipe(*seed, *index)?))
-            }
-            Some(source @ TrackSource::LogOnly(_)) => Err(format!(
-                "{source}: no audio (known only from a listening log)"
-            )),
+            None => Err(TrackAudioError::NotInCatalog { row }),
+            Some(TrackSource::File(path)) => Ok(audio::load_excerpt(path)?),
+            Some(TrackSource::Demo { seed, index }) => Ok(Decoded {
+                samples: demo::render_excerpt(self.recipe(*seed, *index)?),
+                source_rate_hz: ANALYSIS_RATE_HZ,
+                warnings: Vec::new(),
+            }),
+            Some(source @ TrackSource::LogOnly(_)) => Err(TrackAudioError::LogOnly {
+                reference: source.to_string(),
+            }),
         }
     }
 
     /// Track `row`'s whole audio (mono 22050 Hz), or why there is none; for the whole-track
     /// spectrogram.
-    pub fn whole(&self, row: usize) -> Result<Vec<f32>, String> {
+    pub fn whole(&self, row: usize) -> Result<Vec<f32>, TrackAudioError> {
         match self.source(row) {
-            None => Err(format!("track {row} is not in the catalog")),
-            Some(TrackSource::File(path)) => audio::load_full(path)
-                .map(|decoded| decoded.samples)
-                .map_err(|e| e.to_string()),
+            None => Err(TrackAudioError::NotInCatalog { row }),
+            Some(TrackSource::File(path)) => Ok(audio::load_full(path)?.samples),
             Some(TrackSource::Demo { seed, index }) => {
                 let recipe = self.recipe(*seed, *index)?;
                 Ok(demo::render(recipe, 0, recipe.length_samples as usize))
             }
-            Some(source @ TrackSource::LogOnly(_)) => Err(format!(
-                "{source}: no audio (known only from a listening log)"
-            )),
+            Some(source @ TrackSource::LogOnly(_)) => Err(TrackAudioError::LogOnly {
+                reference: source.to_string(),
+            }),
         }
     }
 
     /// A stream of track `row` for the player.
-    pub fn playable(&self, row: usize) -> Result<Box<dyn PcmSource>, String> {
+    pub fn playable(&self, row: usize) -> Result<Box<dyn PcmSource>, TrackAudioError> {
         match self.source(row) {
-            None => Err(format!("track {row} is not in the catalog")),
-            Some(TrackSource::File(path)) => FileSource::open(path)
-                .map(|s| Box::new(s) as Box<dyn PcmSource>)
-                .map_err(|e: AudioError| e.to_string()),
+            None => Err(TrackAudioError::NotInCatalog { row }),
+            Some(TrackSource::File(path)) => Ok(Box::new(FileSource::open(path)?)),
             Some(TrackSource::Demo { seed, index }) => {
                 Ok(Box::new(DemoSource::new(self.recipe(*seed, *index)?)))
             }
-            Some(source @ TrackSource::LogOnly(_)) => Err(format!(
-                "{source}: no audio (known only from a listening log)"
-            )),
+            Some(source @ TrackSource::LogOnly(_)) => Err(TrackAudioError::LogOnly {
+                reference: source.to_string(),
+            }),
         }
     }
 }

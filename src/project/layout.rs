@@ -54,6 +54,19 @@ pub const EVAL_COLDSTART: &str = "eval/coldstart.json";
 /// CF evaluation on cold-start tracks (all their listens held out): `random`, `wmf`.
 pub const EVAL_CF_COLDSTART_TRACKS: &str = "eval/cf_coldstart_tracks.json";
 
+/// t-SNE map of the predicted factors [tracks × 2] (NaN rows: tracks without predictions).
+pub const MAP_TSNE: &str = "maps/tsne.npy";
+/// The same map as `id,x,y`.
+pub const MAP_TSNE_CSV: &str = "maps/tsne.csv";
+/// What the map was made from (input size and time, parameters), JSON.
+pub const MAP_TSNE_JSON: &str = "maps/tsne.json";
+/// t-SNE map of the WMF item factors [tracks × 2] (NaN rows: tracks without listens).
+pub const MAP_TSNE_CF: &str = "maps/tsne_cf.npy";
+/// The CF map as `id,x,y`.
+pub const MAP_TSNE_CF_CSV: &str = "maps/tsne_cf.csv";
+/// What the CF map was made from, JSON.
+pub const MAP_TSNE_CF_JSON: &str = "maps/tsne_cf.json";
+
 /// Paths of one project folder.
 #[derive(Debug, Clone)]
 pub struct Layout {

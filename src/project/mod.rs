@@ -21,7 +21,7 @@ pub use layout::Layout;
 pub enum ProjectError {
     #[error("{path}: already a deepcuts project")]
     Exists { path: PathBuf },
-    #[error("{path}: not a deepcuts project (no {database}); create one with `deepcuts new`", database = layout::DATABASE)]
+    #[error("{path}: not a deepcuts project (no {database})", database = layout::DATABASE)]
     NotAProject { path: PathBuf },
     #[error("{path}: {source}")]
     Io {
