@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use deepcuts::app::{AppOptions, DeepcutsApp, ViewKind};
 use deepcuts::audio::player::{CaptureSink, OutputFormat, PlaybackState, Player};
 use deepcuts::demo::WorldConfig;
-use deepcuts::features::{self, RowStatus, Shard};
 use deepcuts::dsp::mel::MelSpectrogram;
+use deepcuts::features::{self, RowStatus, Shard};
 use deepcuts::project::audio_source::TrackAudio;
 use deepcuts::project::demo_project::create_demo_project;
 use deepcuts::project::Project;
@@ -124,7 +124,9 @@ fn search_select_see_the_spectrogram_and_play_and_pause() {
     let project = Project::open(&dir).expect("opens");
     let tracks = project.catalog().tracks().expect("tracks");
     let wanted = &tracks[2];
-    harness.get_by_role(egui::accesskit::Role::TextInput).focus();
+    harness
+        .get_by_role(egui::accesskit::Role::TextInput)
+        .focus();
     harness.run_steps(1);
     harness
         .get_by_role(egui::accesskit::Role::TextInput)
