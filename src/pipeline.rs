@@ -1,4 +1,5 @@
-//! Where a project stands in the pipeline features → cf → eval-cf → train → predict → eval:
+//! Where a project stands in the pipeline features → cf → eval-cf → train → predict → tsne →
+//! eval:
 //! which stage's output is missing, stale (an input changed after it was written) or, for
 //! training, interrupted. `deepcuts status` prints it; [`run`] (behind `deepcuts pipeline` and
 //! the app's jobs) runs the stages it says are not done, in order.
@@ -16,7 +17,7 @@ use std::time::SystemTime;
 use crate::convnet::train::{checkpoint_summary, TrainError};
 use crate::features::{self, FeaturesError, Shard};
 use crate::project::source::TrackSource;
-use crate::project::{layout, Project, ProjectError};
+use crate::project::{layout, shipped_model, Project, ProjectError};
 
 /// The stages, in the order they run (their command-line names are the commands').
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -26,16 +27,20 @@ pub enum Stage {
     EvalCf,
     Train,
     Predict,
+    /// The t-SNE map of the predicted factors (before `eval`, whose baselines take longer:
+    /// the app's map fills in first).
+    Tsne,
     Eval,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
+    pub const ALL: [Stage; 7] = [
         Stage::Features,
         Stage::Cf,
         Stage::EvalCf,
         Stage::Train,
         Stage::Predict,
+        Stage::Tsne,
         Stage::Eval,
     ];
 
@@ -47,6 +52,7 @@ impl Stage {
             Stage::EvalCf => "eval-cf",
             Stage::Train => "train",
             Stage::Predict => "predict",
+            Stage::Tsne => "tsne",
             Stage::Eval => "eval",
         }
     }
@@ -58,7 +64,10 @@ impl Stage {
 
     /// Whether the stage needs computed features (the convnet's stages do).
     pub fn needs_features(self) -> bool {
-        matches!(self, Stage::Train | Stage::Predict | Stage::Eval)
+        matches!(
+            self,
+            Stage::Train | Stage::Predict | Stage::Tsne | Stage::Eval
+        )
     }
 }
 
@@ -104,6 +113,8 @@ pub enum PipelineError {
     Config(#[from] crate::convnet::config::ConfigError),
     #[error(transparent)]
     Weights(#[from] crate::convnet::weights::WeightsError),
+    #[error(transparent)]
+    Map(#[from] crate::analysis::tsne::stage::MapError),
 }
 
 /// The feature journal, which changes whenever features are computed.
@@ -131,9 +142,17 @@ pub fn stage_status(project: &Project, stage: Stage) -> Result<StageStatus, Pipe
             &[JOURNAL, layout::SPLIT_TSV, layout::ITEM_FACTORS],
         ),
         Stage::Predict => (layout::PREDICT_FACTORS, &[layout::MODEL_WEIGHTS, JOURNAL]),
+        Stage::Tsne => (layout::MAP_TSNE, &[layout::PREDICT_FACTORS]),
         Stage::Eval => (layout::EVAL_COLDSTART, &[layout::PREDICT_FACTORS]),
     };
     let layout = project.layout();
+    if stage == Stage::Train && shipped_model::is_installed(layout) {
+        return Ok(StageStatus {
+            stage,
+            state: StageState::Done,
+            output: format!("{output} (shipped: trained on the default demo world)"),
+        });
+    }
     let mut state = file_state(layout.root(), output, inputs);
     if stage == Stage::Train && state == StageState::Done {
         if let Some(summary) = checkpoint_summary(&layout.path(layout::MODEL_DIR))? {

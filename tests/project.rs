@@ -118,15 +118,19 @@ fn the_pipeline_runs_what_is_not_done_and_deepcuts_alone_opens_the_demo_world() 
     for stage in ["features", "cf"] {
         assert!(out.contains(&format!("== {stage}: up to date")), "{out}");
     }
-    for stage in ["eval-cf", "train", "predict", "eval"] {
+    for stage in ["eval-cf", "train", "predict", "tsne", "eval"] {
         assert!(out.contains(&format!("== {stage} (not run yet)")), "{out}");
     }
+    // The map: a finite point for each of the 60 tracks (all have audio and predictions).
+    let map: Array2<f32> = ndarray_npy::read_npy(project_dir.join("maps/tsne.npy")).unwrap();
+    assert_eq!(map.shape(), &[60, 2]);
+    assert!(map.iter().all(|v| v.is_finite()));
     let table: serde_json::Value =
         serde_json::from_slice(&std::fs::read(project_dir.join("eval/coldstart.json")).unwrap())
             .unwrap();
     assert!(table["convnet"]["auc"].is_f64(), "{table}");
     let status = ok(&["status", p]);
-    for stage in ["eval-cf", "model", "predict", "eval"] {
+    for stage in ["eval-cf", "model", "predict", "tsne", "eval"] {
         assert!(
             status.contains(&format!("\n{stage:<9} present: ")),
             "{status}"
@@ -176,7 +180,7 @@ fn the_pipeline_runs_what_is_not_done_and_deepcuts_alone_opens_the_demo_world() 
     assert!(out.contains("The demo world is ready"), "{out}");
     assert!(std::fs::metadata(&weights).unwrap().modified().unwrap() > trained);
     let again = ok(&["pipeline", p]);
-    assert_eq!(again.matches(": up to date").count(), 6, "{again}");
+    assert_eq!(again.matches(": up to date").count(), 7, "{again}");
 }
 
 #[test]
@@ -484,4 +488,83 @@ fn bad_projects_and_arguments_are_clear_errors() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/log"));
+}
+
+#[test]
+fn the_shipped_demo_model_is_the_network_trained_on_the_default_world() {
+    use deepcuts::coldstart::split::{Part, TrackSplit};
+    use deepcuts::convnet::bench::InferDevice;
+    use deepcuts::convnet::infer::InferOptions;
+    use deepcuts::pipeline::{stage_status, Stage, StageState};
+    use deepcuts::project::shipped_model::{self, sha256_hex, Manifest};
+
+    let manifest = Manifest::shipped().unwrap();
+    assert_eq!(manifest.world, demo::WorldConfig::default());
+    assert_eq!(sha256_hex(shipped_model::WEIGHTS), manifest.weights_sha256);
+    assert_eq!(sha256_hex(shipped_model::SPLIT), manifest.split_sha256);
+
+    // The world it claims: today's default demo world has the catalog it was trained on (a
+    // changed generator needs the model made again with `manifest.reproduce`).
+    let dir = tempfile::tempdir().unwrap();
+    let project = shipped_model::create_default_demo_project(&dir.path().join("demo")).unwrap();
+    let tracks_tsv = std::fs::read(project.layout().path("tracks.tsv")).unwrap();
+    assert_eq!(sha256_hex(&tracks_tsv), manifest.tracks_sha256);
+    let status = stage_status(&project, Stage::Train).unwrap();
+    assert_eq!(status.state, StageState::Done, "{status:?}");
+
+    // It loads, and on test tracks it never trained on it tells styles apart: each track's
+    // nearest other track by cosine of predicted factors shares its style far above chance.
+    let split = TrackSplit::read(&project.layout().path("split.tsv"), 3000).unwrap();
+    let world = demo::generate(&manifest.world);
+    let styles = ["dub", "gabber", "ambient", "smooth-jazz"];
+    let mut picked: Vec<(usize, &str)> = Vec::new();
+    for style in styles {
+        let of_style = world.tracks.iter().filter(|t| {
+            t.tags.first().map(String::as_str) == Some(style)
+                && t.kind == demo::TrackKind::Regular
+                && split.part(t.index as u32) == Some(Part::Test)
+        });
+        picked.extend(of_style.take(12).map(|t| (t.index, style)));
+    }
+    assert_eq!(picked.len(), 48, "12 test tracks of each style");
+    let mut mel = MelSpectrogram::new();
+    let excerpts: Vec<Array2<f32>> = picked
+        .iter()
+        .map(|&(index, _)| mel.compute(&demo::render_excerpt(&world.tracks[index].recipe)))
+        .collect();
+    let net = deepcuts::predict::load_net(
+        &project.layout().path("model/weights.safetensors"),
+        InferDevice::Cpu,
+        1,
+    )
+    .unwrap();
+    let views: Vec<_> = excerpts.iter().map(|e| e.view()).collect();
+    let factors = net
+        .run_excerpts(&views, InferOptions::default())
+        .unwrap()
+        .factors;
+    let unit: Vec<Vec<f32>> = factors
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let norm = row.dot(&row).sqrt();
+            row.iter().map(|v| v / norm).collect()
+        })
+        .collect();
+    let cosine =
+        |a: usize, b: usize| -> f32 { unit[a].iter().zip(&unit[b]).map(|(x, y)| x * y).sum() };
+    let correct = (0..picked.len())
+        .filter(|&a| {
+            let nearest = (0..picked.len())
+                .filter(|&b| b != a)
+                .max_by(|&b, &c| cosine(a, b).total_cmp(&cosine(a, c)))
+                .unwrap();
+            picked[nearest].1 == picked[a].1
+        })
+        .count();
+    assert!(
+        correct as f64 / picked.len() as f64 >= 0.75,
+        "{correct} of {} test tracks have a nearest neighbour of their style (chance 1/4)",
+        picked.len()
+    );
 }

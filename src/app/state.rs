@@ -167,8 +167,7 @@ impl AppState {
             self.loading = Some(dir.clone());
             self.status = format!("making the demo world in {}…", dir.display());
             self.sender.spawn("demo", move |sender| {
-                let config = crate::demo::WorldConfig::default();
-                if let Err(error) = crate::project::demo_project::create_demo_project(&dir, &config)
+                if let Err(error) = crate::project::shipped_model::create_default_demo_project(&dir)
                 {
                     return Some(Message::Project(Err(error.to_string())));
                 }

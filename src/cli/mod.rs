@@ -85,7 +85,7 @@ enum Command {
     /// CF recommendations whose audio does not fit (intros, outros, covers, remixes…).
     Outliers(neighbours::OutliersArgs),
     /// Run every stage that is missing, stale or interrupted, in order (features → cf →
-    /// eval-cf → train → predict → eval); resumable.
+    /// eval-cf → train → predict → tsne → eval); resumable.
     Pipeline(pipeline::Args),
     /// The desktop app on a project (`--view library|spectrogram|jobs`).
     App(app::Args),

@@ -8,10 +8,9 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 
 use super::{interrupt, progress, Outcome};
-use crate::demo::WorldConfig;
 use crate::pipeline::{self, Event, RunEnd, RunOptions, Stage};
-use crate::project::demo_project::create_demo_project;
 use crate::project::layout;
+use crate::project::shipped_model::create_default_demo_project;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -83,7 +82,7 @@ pub fn demo_world() -> anyhow::Result<Outcome> {
 fn ensure_demo_world(dir: &std::path::Path) -> anyhow::Result<()> {
     if !dir.join(layout::DATABASE).exists() {
         println!("making the demo world in {}…", dir.display());
-        create_demo_project(dir, &WorldConfig::default())?;
+        create_default_demo_project(dir)?;
     }
     Ok(())
 }

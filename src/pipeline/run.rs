@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{stage_status, PipelineError, Stage, StageState};
+use crate::analysis::tsne::stage::{map_project, MapError, MapOf};
+use crate::analysis::tsne::{TsneError, TsneParams, TsneProgress};
 use crate::cf::wmf::{IterationReport, WmfConfig};
 use crate::coldstart::{
     eval_project, train_project, EvalOptions, EvalProgress, ObjectiveKind, TrainOptions,
@@ -283,6 +285,7 @@ pub fn run_stage(
                 cancelled: report.cancelled,
             }
         }
+        Stage::Tsne => run_tsne(dir, progress, cancel)?,
         Stage::Eval => run_eval(&project, threads, progress, cancel)?,
     };
     progress(Event::Finished {
@@ -290,6 +293,59 @@ pub fn run_stage(
         outcome: outcome.clone(),
     });
     Ok(outcome)
+}
+
+/// The map of the predicted factors with the default parameters (`deepcuts tsne DIR`); a
+/// project too small for the default perplexity gets the largest usable one.
+fn run_tsne(
+    dir: &Path,
+    progress: Progress<'_>,
+    cancel: &AtomicBool,
+) -> Result<StageOutcome, PipelineError> {
+    let stage = Stage::Tsne;
+    let mut report = |event| {
+        let (step, done, total) = match event {
+            TsneProgress::Neighbours { done, points } => ("nearest neighbours", done, points),
+            TsneProgress::Iteration {
+                done, iterations, ..
+            } => ("iterations", done, iterations),
+        };
+        progress(Event::Items {
+            stage,
+            step: step.into(),
+            done,
+            total,
+        })
+    };
+    let mut params = TsneParams::default();
+    let mut result = map_project(dir, MapOf::Predicted, &params, &mut report, cancel);
+    if let Err(MapError::Tsne {
+        source: TsneError::PerplexityTooLarge { max, .. },
+        ..
+    }) = result
+    {
+        params.perplexity = max;
+        result = map_project(dir, MapOf::Predicted, &params, &mut report, cancel);
+    }
+    match result {
+        Ok(map) => Ok(StageOutcome {
+            summary: format!(
+                "{}: {} of {} tracks mapped (perplexity {:.1})",
+                layout::MAP_TSNE,
+                map.tracks - map.unmapped.len(),
+                map.tracks,
+                params.perplexity
+            ),
+            failed_items: 0,
+            cancelled: false,
+        }),
+        Err(error) if error.is_cancelled() => Ok(StageOutcome {
+            summary: "interrupted: nothing written".into(),
+            failed_items: 0,
+            cancelled: true,
+        }),
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn run_features(

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod cf_stage;
 pub mod demo_project;
 pub mod layout;
+pub mod shipped_model;
 pub mod source;
 pub mod tracks_tsv;
 pub mod usage_import;
