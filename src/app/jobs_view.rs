@@ -236,38 +236,38 @@ impl JobsView {
             ui.weak("Loss curves appear here while training (and WMF) run.");
             return;
         }
-        ui.columns(2, |columns| {
-            if !epochs.is_empty() {
-                columns[0].strong("Training loss");
-                let train: Vec<[f64; 2]> = epochs
-                    .iter()
-                    .filter_map(|&(e, t, _)| t.map(|t| [e as f64, t]))
-                    .collect();
-                let valid: Vec<[f64; 2]> = epochs.iter().map(|&(e, _, v)| [e as f64, v]).collect();
-                Plot::new("losses")
-                    .height(200.0)
-                    .legend(Legend::default())
-                    .x_axis_label("epoch")
-                    .y_axis_label("loss")
-                    .allow_scroll(false)
-                    .show(&mut columns[0], |plot| {
-                        plot.line(Line::new("train", train));
-                        plot.line(Line::new("validation", valid));
-                    });
-            }
-            if !wmf.is_empty() {
-                columns[1].strong("WMF objective per iteration");
-                let points: Vec<[f64; 2]> = wmf.iter().map(|&(i, l)| [i as f64, l]).collect();
-                Plot::new("wmf")
-                    .height(200.0)
-                    .x_axis_label("iteration")
-                    .y_axis_label("loss")
-                    .allow_scroll(false)
-                    .show(&mut columns[1], |plot| {
-                        plot.line(Line::new("WMF loss", points));
-                    });
-            }
-        });
+        // Full width, one under the other: half a view left egui_plot too few pixels per
+        // tick to label the epochs.
+        if !epochs.is_empty() {
+            ui.strong("Training loss");
+            let train: Vec<[f64; 2]> = epochs
+                .iter()
+                .filter_map(|&(e, t, _)| t.map(|t| [e as f64, t]))
+                .collect();
+            let valid: Vec<[f64; 2]> = epochs.iter().map(|&(e, _, v)| [e as f64, v]).collect();
+            Plot::new("losses")
+                .height(220.0)
+                .legend(Legend::default())
+                .x_axis_label("epoch")
+                .y_axis_label("loss")
+                .allow_scroll(false)
+                .show(ui, |plot| {
+                    plot.line(Line::new("train", train));
+                    plot.line(Line::new("validation", valid));
+                });
+        }
+        if !wmf.is_empty() {
+            ui.strong("WMF objective per iteration");
+            let points: Vec<[f64; 2]> = wmf.iter().map(|&(i, l)| [i as f64, l]).collect();
+            Plot::new("wmf")
+                .height(180.0)
+                .x_axis_label("iteration")
+                .y_axis_label("loss")
+                .allow_scroll(false)
+                .show(ui, |plot| {
+                    plot.line(Line::new("WMF loss", points));
+                });
+        }
     }
 }
 
