@@ -7,6 +7,7 @@ use egui_plot::{Legend, Line, Plot};
 use crate::pipeline::{RunOptions, StageState};
 
 use super::job_progress::{clock, LastRun};
+use super::project_data::StageRow;
 use super::state::{AppState, Command};
 
 /// The options the view offers, kept between runs.
@@ -161,17 +162,37 @@ impl JobsView {
                     ui.strong(heading);
                 }
                 ui.end_row();
-                for status in stages {
+                let mut said_why = false;
+                for StageRow { status, blocked } in stages {
                     let stage = status.stage;
                     let running = state.jobs.running == Some(stage)
                         || state.job.as_ref().is_some_and(|j| j.stage == Some(stage));
                     ui.label(stage.name());
                     let (text, color) = if running {
                         ("running".to_owned(), ui.visuals().warn_fg_color)
+                    } else if let Some(reason) = blocked
+                        .as_ref()
+                        .filter(|_| status.state != StageState::Done)
+                    {
+                        // The reason once, on the first stage it stops.
+                        let text = if said_why {
+                            "blocked".to_owned()
+                        } else {
+                            format!("blocked: {reason}")
+                        };
+                        said_why = true;
+                        (text, ui.visuals().weak_text_color())
                     } else {
                         state_words(&status.state, ui.visuals())
                     };
-                    ui.colored_label(color, text);
+                    let state_label = ui.colored_label(color, text);
+                    // A stage that cannot run yet says why where its state is.
+                    let blocked = blocked
+                        .as_ref()
+                        .filter(|_| status.state != StageState::Done);
+                    if let Some(reason) = blocked {
+                        state_label.on_hover_text(reason);
+                    }
                     ui.label(&status.output);
                     match state.jobs.last_run.get(stage.name()) {
                         Some(LastRun::Finished(line)) => ui.label(line),
@@ -198,9 +219,17 @@ impl JobsView {
                                 StageState::Done => "Run again",
                                 _ => "Start",
                             };
+                            let hover = blocked.map_or_else(
+                                || format!("Run {} now", stage.name()),
+                                |reason| format!("Cannot run yet: {reason}"),
+                            );
                             if ui
-                                .add_enabled(state.job.is_none(), egui::Button::new(label))
-                                .on_hover_text(format!("Run {} now", stage.name()))
+                                .add_enabled(
+                                    state.job.is_none() && blocked.is_none(),
+                                    egui::Button::new(label),
+                                )
+                                .on_disabled_hover_text(&hover)
+                                .on_hover_text(hover)
                                 .clicked()
                             {
                                 state.send(Command::StartJob {

@@ -24,17 +24,36 @@ pub struct ProjectData {
     /// Each track's feature state.
     pub features: Vec<RowStatus>,
     /// Every stage's state, or why it could not be read.
-    pub stages: Result<Vec<StageStatus>, String>,
+    pub stages: Result<Vec<StageRow>, String>,
     /// The training history (`model/history.json`), empty before training.
     pub history: Vec<EpochRecord>,
     /// The cold-start table (`eval/coldstart.json`): method → metrics, once `eval` ran.
     pub coldstart: Option<BTreeMap<String, MetricsRow>>,
-    /// conv1's filter count when a trained network is there (its activations can be shown).
+    /// The network whose conv1 activations are shown: the one the predictions were made with
+    /// (`predict --model` may name one trained elsewhere), else the project's own.
+    pub network: Option<PathBuf>,
+    /// conv1's filter count when that network is there (its activations can be shown).
     pub conv1_filters: Option<usize>,
     /// Problems met reading optional artifacts (a corrupt history, unreadable weights).
     pub warnings: Vec<String>,
     /// The audio of every track (files and demo recipes), for playback and whole-track mels.
     pub audio: Arc<TrackAudio>,
+}
+
+/// A stage's state and, when the project lacks an input it needs, why it cannot run yet.
+pub struct StageRow {
+    pub status: StageStatus,
+    pub blocked: Option<String>,
+}
+
+fn stage_rows(project: &Project) -> Result<Vec<StageRow>, pipeline::PipelineError> {
+    pipeline::stage_statuses(project)?
+        .into_iter()
+        .map(|status| {
+            let blocked = pipeline::blocker(project, status.stage)?;
+            Ok(StageRow { status, blocked })
+        })
+        .collect()
 }
 
 /// Why a project could not be opened.
@@ -67,22 +86,20 @@ impl ProjectData {
         }
         let store = features::open_store(&project, Shard::ALL)?;
         let features = (0..tracks.len()).map(|row| store.status(row)).collect();
-        let stages = pipeline::stage_statuses(&project).map_err(|e| e.to_string());
+        let stages = stage_rows(&project).map_err(|e| e.to_string());
         let mut warnings = Vec::new();
         let history = read_json(&project, layout::MODEL_HISTORY, &mut warnings).unwrap_or_default();
         let coldstart = read_json(&project, layout::EVAL_COLDSTART, &mut warnings);
-        let weights = project.layout().path(layout::MODEL_WEIGHTS);
-        let conv1_filters = if weights.exists() {
-            match ConvnetWeights::load(&weights) {
+        let network = network_path(&project, &mut warnings);
+        let conv1_filters = network
+            .as_ref()
+            .and_then(|path| match ConvnetWeights::load(path) {
                 Ok(weights) => Some(weights.config.filters[0]),
                 Err(error) => {
                     warnings.push(format!("the trained network cannot be read: {error}"));
                     None
                 }
-            }
-        } else {
-            None
-        };
+            });
         let audio = Arc::new(TrackAudio::new(&tracks));
         Ok(Self {
             dir: dir.to_owned(),
@@ -92,15 +109,11 @@ impl ProjectData {
             stages,
             history,
             coldstart,
+            network,
             conv1_filters,
             warnings,
             audio,
         })
-    }
-
-    /// Where the network's weights are.
-    pub fn weights_path(&self) -> PathBuf {
-        self.dir.join(layout::MODEL_WEIGHTS)
     }
 
     /// The track's duration in seconds, 0 when unknown.
@@ -116,6 +129,22 @@ impl ProjectData {
         let rate = f64::from(crate::audio::ANALYSIS_RATE_HZ);
         crate::audio::excerpt_start((self.duration_secs(row) * rate) as usize) as f64 / rate
     }
+}
+
+/// The network the predictions were made with when its file is there, else the project's
+/// trained network when there is one.
+fn network_path(project: &Project, warnings: &mut Vec<String>) -> Option<PathBuf> {
+    #[derive(serde::Deserialize)]
+    struct PredictedWith {
+        model: PathBuf,
+    }
+    let predicted_with: Option<PredictedWith> =
+        read_json(project, layout::PREDICT_REPORT, warnings);
+    let own = project.layout().path(layout::MODEL_WEIGHTS);
+    predicted_with
+        .map(|report| report.model)
+        .filter(|model| model.is_file())
+        .or_else(|| own.is_file().then_some(own))
 }
 
 /// The JSON artifact at `relative`, `None` when it is missing; a warning when it is unreadable.

@@ -633,10 +633,12 @@ impl AppState {
                 Some(Message::Mel { row, whole, image })
             });
         }
-        if self.activations.is_none() && project.conv1_filters.is_some() {
+        if let (None, Some(weights), Some(_)) =
+            (&self.activations, &project.network, project.conv1_filters)
+        {
+            let weights = weights.clone();
             self.activations = Some((row, Err("computing conv1 activations…".into())));
             let dir = project.dir.clone();
-            let weights = project.weights_path();
             let excerpt_start = project.excerpt_start_secs(row);
             let cache = self.net_cache.clone();
             self.sender.spawn("activations", move |_| {
