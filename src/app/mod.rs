@@ -100,7 +100,13 @@ impl DeepcutsApp {
         let (tree, last_project) = match persisted {
             Some(p) => {
                 state.recent = p.recent;
-                (p.tree, p.last_project)
+                // A layout saved by a version without some view would hide it: start afresh.
+                let tree = if has_every_view(&p.tree) {
+                    p.tree
+                } else {
+                    default_tree()
+                };
+                (tree, p.last_project)
             }
             None => (default_tree(), None),
         };
@@ -194,6 +200,15 @@ impl DeepcutsApp {
 /// Library, spectrogram and jobs as tabs.
 fn default_tree() -> egui_tiles::Tree<ViewKind> {
     egui_tiles::Tree::new_tabs(egui::Id::unique("views"), ViewKind::ALL.to_vec())
+}
+
+/// Whether `tree` has a pane for every view.
+fn has_every_view(tree: &egui_tiles::Tree<ViewKind>) -> bool {
+    ViewKind::ALL.iter().all(|view| {
+        tree.tiles
+            .iter()
+            .any(|(_, tile)| matches!(tile, egui_tiles::Tile::Pane(pane) if pane == view))
+    })
 }
 
 struct Behavior<'a> {
@@ -300,4 +315,19 @@ fn egui_wgpu_setup() -> eframe::egui_wgpu::WgpuSetup {
         }
     });
     eframe::egui_wgpu::WgpuSetup::CreateNew(setup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_layout_missing_a_view_is_not_restored() {
+        let old = egui_tiles::Tree::new_tabs(
+            egui::Id::new("old"),
+            vec![ViewKind::Library, ViewKind::Jobs],
+        );
+        assert!(!has_every_view(&old));
+        assert!(has_every_view(&default_tree()));
+    }
 }
