@@ -427,10 +427,11 @@ fn summary(description: Option<&Description>) -> String {
 
 /// Each facet's most frequent labels with their share, the collection's and the selectivity.
 fn naming_help(ui: &mut egui::Ui, description: &Description) {
+    let styles = description.styles;
     egui::CollapsingHeader::new(format!(
-        "naming help: {} ({} styles)",
+        "naming help: {} ({styles} {})",
         summary(Some(description)),
-        description.styles
+        if styles == 1 { "style" } else { "styles" }
     ))
     .id_salt(("naming", description.query.file_stem()))
     .default_open(true)

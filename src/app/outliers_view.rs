@@ -35,7 +35,9 @@ impl OutliersView {
                     for user in &data.users {
                         ui.selectable_value(&mut self.user, Some(user.clone()), user);
                     }
-                });
+                })
+                .response
+                .on_hover_text("Whose CF recommendations: the selected track's nearest WMF neighbours, or a user's top items");
         });
         let query = match (&self.user, state.selection) {
             (Some(user), _) => OutlierQuery::User(user.clone()),

@@ -112,7 +112,7 @@ impl PlaylistsView {
                 }
                 .or_else(|| {
                     (self.audition.is_some_and(|a| a.entry == rank))
-                        .then(|| ("▶", "auditioning".to_owned()))
+                        .then(|| (">", "auditioning".to_owned()))
                 }),
                 warn: false,
             })
@@ -164,13 +164,14 @@ impl PlaylistsView {
         });
         if let Some((facet, label)) = answer.description.top() {
             ui.label(format!(
-                "most about {} {}: {:.0}% of the playlist, {:.0}% of the collection (selectivity {:.2}); {} styles",
+                "most about {} {}: {:.0}% of the playlist, {:.0}% of the collection (selectivity {:.2}); {} {}",
                 facet.name(),
                 label.label,
                 label.share * 100.0,
                 label.background * 100.0,
                 label.selectivity,
-                answer.description.styles
+                answer.description.styles,
+                if answer.description.styles == 1 { "style" } else { "styles" }
             ));
         }
         ui.add_space(4.0);
@@ -212,7 +213,9 @@ impl PlaylistsView {
                     for choice in Kind::ALL {
                         ui.selectable_value(&mut kind, choice, choice.name());
                     }
-                });
+                })
+                .response
+                .on_hover_text("Which playlist: a filter's or a unit's top tracks, or the tracks nearest the selection");
             let count = match kind {
                 Kind::FilterMax | Kind::FilterMean => data.results.filters(),
                 Kind::Unit => data.results.units(),

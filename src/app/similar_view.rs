@@ -44,7 +44,7 @@ impl SimilarView {
         let overlap = lists.overlap();
         ui.label(match &lists.cf {
             Some(_) => format!(
-                "● in both lists: {} of {}",
+                "* in both lists: {} of {}",
                 overlap.len(),
                 lists.audio.len().saturating_sub(1)
             ),
@@ -93,7 +93,7 @@ fn list(
             mark: if rank == 0 {
                 Some(("Q", "the query".to_owned()))
             } else if overlap.contains(&id) {
-                Some(("●", "in both lists".to_owned()))
+                Some(("*", "in both lists".to_owned()))
             } else {
                 None
             },
