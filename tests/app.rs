@@ -114,11 +114,11 @@ struct Predictions {
 /// network's weights, `predict/*.npy`, `predict/report.json`) and WMF item factors: the
 /// cluster's audio factors lie close to one direction, the others' anywhere; the WMF factors
 /// follow the audio except the misfit's, which sits in the cluster.
-fn analysed_project(name: &str) -> (PathBuf, Predictions) {
+fn analysed_project(name: &str, filters: usize) -> (PathBuf, Predictions) {
     let dir = project(name);
     let config = ConvnetConfig {
         n_mels: 128,
-        filters: [FILTERS, 4, 4, 4],
+        filters: [filters, 4, 4, 4],
         pools: [4, 2, 2],
         dense: vec![5, UNITS],
         factors: FACTORS,
@@ -147,8 +147,8 @@ fn analysed_project(name: &str) -> (PathBuf, Predictions) {
         }
     });
     let predictions = Predictions {
-        conv1_max: activations(FILTERS, 1),
-        conv1_peak: Array2::from_shape_fn((TRACKS, FILTERS), |(i, j)| {
+        conv1_max: activations(filters, 1),
+        conv1_peak: Array2::from_shape_fn((TRACKS, filters), |(i, j)| {
             ((i * 13 + j * 7) % 596) as u32
         }),
         audio,
@@ -157,7 +157,7 @@ fn analysed_project(name: &str) -> (PathBuf, Predictions) {
     npy::write(&dir.join("predict/conv1_max.npy"), &predictions.conv1_max).expect("write");
     npy::write(
         &dir.join("predict/conv1_mean.npy"),
-        &activations(FILTERS, 2),
+        &activations(filters, 2),
     )
     .expect("write");
     npy::write(&dir.join("predict/conv1_peak.npy"), &predictions.conv1_peak).expect("write");
@@ -209,8 +209,11 @@ fn listed_name(dir: &Path, row: usize) -> String {
 /// Waits until the analysis results are read.
 fn wait_for_results(harness: &mut Harness<'_, DeepcutsApp>) {
     step_until(harness, "the analysis results", |app| {
-        app.state.analysis.ready().is_some()
+        app.state.analysis.data.is_some()
     });
+    if let Some(Err(why)) = &harness.state().state.analysis.data {
+        panic!("the analysis results cannot be read: {}", why.message);
+    }
 }
 
 fn harness(dir: &Path, view: ViewKind, player: Player) -> Harness<'static, DeepcutsApp> {
@@ -400,11 +403,37 @@ fn starting_and_cancelling_a_job_keeps_what_it_finished() {
 
 #[test]
 fn clicking_a_filter_lists_its_playlists_and_naming_it_saves_the_name() {
-    let (dir, predictions) = analysed_project("filters");
+    let (dir, predictions) = analysed_project("filters", FILTERS);
     let (player, _sink) = capture_player();
     let mut harness = harness(&dir, ViewKind::Filters, player);
     wait_for_results(&mut harness);
     harness.get_by_label("conv1 filters (4)");
+    // The grid's picture is the CLI's, pixel for pixel.
+    let png = dir.join("filters.png");
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_deepcuts"))
+        .args(["filters", &dir.to_string_lossy(), "--scale", "1", "--out"])
+        .arg(&png)
+        .output()
+        .expect("deepcuts filters runs");
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png).expect("the PNG"),
+    ));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
+    let info = reader.next_frame(&mut pixels).expect("one frame");
+    pixels.truncate(info.buffer_size());
+    let app = harness.state().state.analysis.ready().expect("results");
+    let picture = app.filter_picture.as_ref().expect("the filters are drawn");
+    assert_eq!(
+        (picture.width, picture.height),
+        (info.width as usize, info.height as usize)
+    );
+    assert!(picture.pixels == pixels, "the app draws the CLI's pixels");
     harness.get_by_label("filter 2").click();
     step_until(&mut harness, "filter 2's playlists", |app| {
         !app.state.analysis.is_busy() && app.state.analysis.playlists.len() == 2
@@ -462,7 +491,7 @@ fn clicking_a_filter_lists_its_playlists_and_naming_it_saves_the_name() {
 
 #[test]
 fn a_playlist_entry_plays_from_the_moment_its_filter_peaked() {
-    let (dir, predictions) = analysed_project("playlists");
+    let (dir, predictions) = analysed_project("playlists", FILTERS);
     // The source's own rate and channels: the player passes the samples through unchanged.
     let sink = CaptureSink::new(OutputFormat {
         sample_rate_hz: 22_050,
@@ -554,7 +583,7 @@ fn a_playlist_entry_plays_from_the_moment_its_filter_peaked() {
 
 #[test]
 fn similar_lists_start_with_the_query_and_mark_the_overlap() {
-    let (dir, predictions) = analysed_project("similar");
+    let (dir, predictions) = analysed_project("similar", FILTERS);
     let (player, _sink) = capture_player();
     let mut harness = harness(&dir, ViewKind::Similar, player);
     wait_for_results(&mut harness);
@@ -609,7 +638,7 @@ fn similar_lists_start_with_the_query_and_mark_the_overlap() {
 
 #[test]
 fn outliers_flag_the_cf_recommendation_that_sounds_like_nothing_in_the_list() {
-    let (dir, _predictions) = analysed_project("outliers");
+    let (dir, _predictions) = analysed_project("outliers", FILTERS);
     let (player, _sink) = capture_player();
     let mut harness = harness(&dir, ViewKind::Outliers, player);
     wait_for_results(&mut harness);
@@ -641,6 +670,53 @@ fn outliers_flag_the_cf_recommendation_that_sounds_like_nothing_in_the_list() {
     assert_eq!(harness.query_all_by_label("!").count(), 1);
     harness.get_by_label(&listed_name(&dir, MISFIT));
     harness.snapshot("outliers");
+}
+
+/// Frame times of the filters view with 256 filters (the paper network's conv1), laid out
+/// and rendered offscreen by wgpu (lavapipe without a GPU), hovering a different filter each
+/// frame; prints the median and the 99th percentile. Checks the grid: equal cells, filter
+/// k + 1 right of filter k or starting the next row.
+#[test]
+fn filters_view_with_256_filters_frame_times() {
+    let (dir, _) = analysed_project("filters-256", 256);
+    let (player, _sink) = capture_player();
+    let mut harness = harness(&dir, ViewKind::Filters, player);
+    wait_for_results(&mut harness);
+    harness.get_by_label("conv1 filters (256)");
+    harness.run_steps(2);
+    let cells: Vec<egui::Rect> = (0..256)
+        .filter_map(|k| Some(harness.query_by_label(&format!("filter {k}"))?.rect()))
+        .collect();
+    assert!(cells.len() >= 64, "{} filters are on screen", cells.len());
+    for pair in cells.windows(2) {
+        assert!((pair[0].size() - pair[1].size()).length() < 0.5, "{pair:?}");
+        let next_in_row = pair[1].left() > pair[0].right() && pair[1].top() == pair[0].top();
+        let next_row = pair[1].top() > pair[0].bottom() && pair[1].left() <= pair[0].left();
+        assert!(next_in_row || next_row, "{pair:?}");
+    }
+    // The app's frame (input, layout, tessellation) and the offscreen render with its
+    // readback, timed apart: the second is lavapipe's, whatever the view.
+    let (mut frames, mut renders) = (Vec::new(), Vec::new());
+    for frame in 0..20 {
+        harness.hover_at(cells[frame % cells.len()].center());
+        let started = Instant::now();
+        harness.step();
+        frames.push(started.elapsed());
+        let started = Instant::now();
+        harness.render().expect("the frame renders");
+        renders.push(started.elapsed());
+    }
+    let quantiles = |mut times: Vec<Duration>| {
+        times.sort();
+        let at =
+            |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+        format!("median {:.1} ms, p99 {:.1} ms", at(0.5), at(0.99))
+    };
+    println!(
+        "filters view, 256 filters, 1280×800, 20 frames: app frame {}; offscreen render {}",
+        quantiles(frames),
+        quantiles(renders)
+    );
 }
 
 /// Frame times with a 100k-track library, laid out and rendered offscreen by wgpu (lavapipe

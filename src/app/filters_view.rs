@@ -16,7 +16,7 @@ use crate::analysis::results::FilterStat;
 
 use super::results_data::{results_or_why, Request, ResultsData};
 use super::state::{AppState, Command};
-use super::track_list::{self, clock_secs, Entry};
+use super::track_list::{self, clock_secs, Entry, Heading, NUMBER};
 use super::ViewKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +160,8 @@ impl FiltersView {
         let per_row = (((width + separator) / (cell.x + separator)).floor() as usize).max(1);
         let rows = order.len().div_ceil(per_row);
         let row_height = cell.y + label_height + ROW_GAP;
+        // Room for the chosen filter's outline above the first row.
+        ui.add_space(4.0);
         let (grid, _) = ui.allocate_exact_size(
             egui::vec2(width, rows as f32 * row_height),
             egui::Sense::hover(),
@@ -395,9 +397,9 @@ impl FiltersView {
                     warn: false,
                 })
                 .collect();
-            let headers: &[&str] = match query {
-                PlaylistQuery::Filter { .. } => &["activation", "peak"],
-                _ => &["activation"],
+            let headers: &[Heading] = match query {
+                PlaylistQuery::Filter { .. } => &[("activation", NUMBER), ("peak", NUMBER)],
+                _ => &[("activation", NUMBER)],
             };
             let salt = query.file_stem();
             if track_list::show(ui, state, data, &salt, headers, &entries).is_some() {

@@ -9,7 +9,7 @@ use crate::analysis::outliers::{OutlierQuery, DEFAULT_FLAG_SPREAD};
 
 use super::results_data::{results_or_why, unavailable_ui, Request};
 use super::state::{AppState, Command};
-use super::track_list::{self, Entry};
+use super::track_list::{self, Entry, NUMBER};
 
 #[derive(Default)]
 pub struct OutliersView {
@@ -104,7 +104,12 @@ impl OutliersView {
                 state,
                 &data,
                 "outliers",
-                &["CF score", "audio cos", "below list", "why"],
+                &[
+                    ("CF score", NUMBER),
+                    ("audio cos", NUMBER),
+                    ("below list", NUMBER),
+                    ("why", 270.0),
+                ],
                 &entries,
             );
         });

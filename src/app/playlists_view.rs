@@ -11,7 +11,7 @@ use crate::analysis::results::FilterStat;
 
 use super::results_data::{results_or_why, Request, ResultsData};
 use super::state::{AppState, Command};
-use super::track_list::{self, clock_secs, play, Entry};
+use super::track_list::{self, clock_secs, play, Entry, Heading, NUMBER};
 
 /// How long the audition plays each entry.
 pub const AUDITION_SECS: f64 = 4.0;
@@ -175,10 +175,10 @@ impl PlaylistsView {
             ));
         }
         ui.add_space(4.0);
-        let headers: &[&str] = match query {
-            PlaylistQuery::Filter { .. } => &["activation", "peak"],
-            PlaylistQuery::Unit { .. } => &["activation"],
-            PlaylistQuery::Similar { .. } => &["cosine"],
+        let headers: &[Heading] = match query {
+            PlaylistQuery::Filter { .. } => &[("activation", NUMBER), ("peak", NUMBER)],
+            PlaylistQuery::Unit { .. } => &[("activation", NUMBER)],
+            PlaylistQuery::Similar { .. } => &[("cosine", NUMBER)],
         };
         egui::ScrollArea::vertical().show(ui, |ui| {
             if track_list::show(ui, state, &data, "playlist", headers, &entries).is_some() {

@@ -9,7 +9,7 @@ use crate::analysis::top_k::Scored;
 
 use super::results_data::{results_or_why, Request, ResultsData};
 use super::state::{AppState, Command};
-use super::track_list::{self, Entry};
+use super::track_list::{self, Entry, NUMBER};
 
 #[derive(Default)]
 pub struct SimilarView;
@@ -100,7 +100,7 @@ fn list(
             warn: false,
         })
         .collect();
-    track_list::show(ui, state, data, salt, &["cosine"], &entries);
+    track_list::show(ui, state, data, salt, &[("cosine", NUMBER)], &entries);
 }
 
 /// Why a track has no CF neighbours.

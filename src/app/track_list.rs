@@ -23,14 +23,21 @@ pub struct Entry {
 
 const ROW_HEIGHT: f32 = 20.0;
 
+/// A column of the view's own: its heading and width in points.
+pub type Heading = (&'static str, f32);
+
+/// A number column's width.
+pub const NUMBER: f32 = 64.0;
+
 /// Draws `entries` under `headers` (one per value); returns the index of the row clicked,
-/// after sending the select and play commands.
+/// after sending the select and play commands. Columns have fixed widths so lists drawn side
+/// by side or one under another line up from the first frame.
 pub fn show(
     ui: &mut egui::Ui,
     state: &mut AppState,
     data: &ResultsData,
     id_salt: &str,
-    headers: &[&str],
+    headers: &[Heading],
     entries: &[Entry],
 ) -> Option<usize> {
     let mut table = TableBuilder::new(ui)
@@ -42,17 +49,17 @@ pub fn show(
         .column(Column::exact(24.0))
         .column(Column::exact(18.0))
         .column(Column::remainder().at_least(120.0).clip(true))
-        .column(Column::auto().at_least(50.0).clip(true))
-        .column(Column::auto().at_least(30.0));
-    for _ in headers {
-        table = table.column(Column::auto().at_least(48.0));
+        .column(Column::exact(72.0).clip(true))
+        .column(Column::exact(64.0).clip(true));
+    for &(_, width) in headers {
+        table = table.column(Column::exact(width).clip(true));
     }
     let mut clicked = None;
     table
         .header(ROW_HEIGHT, |mut header| {
             for heading in ["#", "", "track", "style", "kind"]
                 .into_iter()
-                .chain(headers.iter().copied())
+                .chain(headers.iter().map(|&(heading, _)| heading))
             {
                 header.col(|ui| {
                     ui.strong(heading);
