@@ -557,7 +557,8 @@ fn a_playlist_entry_plays_from_the_moment_its_filter_peaked() {
     );
     // What was heard is the track's audio from the peak on.
     let heard = sink.captured();
-    let whole = TrackAudio::new(&project.catalog().tracks().expect("tracks"))
+    let tracks = project.catalog().tracks().expect("tracks");
+    let whole = TrackAudio::new(&tracks)
         .whole(row)
         .expect("the demo track renders");
     let at = (peak * 22_050.0).round() as usize;
@@ -579,6 +580,73 @@ fn a_playlist_entry_plays_from_the_moment_its_filter_peaked() {
     );
     // The spectrogram is pointed at the filter that peaked.
     assert_eq!(harness.state().state.show_filter, Some(1));
+
+    // The audition plays the first entry from its peak, then, after its few seconds, the
+    // second from its own; Space pauses it where it is.
+    let peak_of = |row: usize| {
+        let track = &tracks[row];
+        let samples = (track.duration_secs.expect("a length") * 22_050.0).round() as usize;
+        deepcuts::audio::excerpt_start(samples) as f64 / 22_050.0
+            + (24.5 + f64::from(predictions.conv1_peak[[row, 1]])) * 1024.0 / 22_050.0
+    };
+    harness.get_by_label("Audition").click();
+    let playing = |row: usize| {
+        move |app: &DeepcutsApp| {
+            app.state.now_playing == Some(row)
+                && app
+                    .state
+                    .player
+                    .as_ref()
+                    .is_some_and(|p| p.state() == PlaybackState::Playing)
+        }
+    };
+    step_until(&mut harness, "the first entry", playing(expected[0]));
+    let position = |harness: &Harness<'_, DeepcutsApp>| {
+        harness
+            .state()
+            .state
+            .player
+            .as_ref()
+            .map_or(0.0, Player::position_secs)
+    };
+    let first = position(&harness);
+    assert!(
+        (peak_of(expected[0])..peak_of(expected[0]) + 0.5).contains(&first),
+        "the audition starts at the first entry's peak {:.3} s, not {first:.3} s",
+        peak_of(expected[0])
+    );
+    harness.key_press(egui::Key::Space);
+    harness.run_steps(2);
+    assert_eq!(sink.pull(1024), 0, "Space pauses the audition");
+    assert_eq!(harness.state().state.now_playing, Some(expected[0]));
+    harness.key_press(egui::Key::Space);
+    harness.run_steps(2);
+    let started = Instant::now();
+    let mut reached = first;
+    while harness.state().state.now_playing != Some(expected[1]) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the audition moves on"
+        );
+        sink.pull(2048);
+        if harness.state().state.now_playing == Some(expected[0]) {
+            reached = reached.max(position(&harness));
+        }
+        harness.step();
+    }
+    step_until(&mut harness, "the second entry", playing(expected[1]));
+    let played = reached - first;
+    assert!(
+        (3.9..4.5).contains(&played),
+        "the first entry played {played:.2} s, about four"
+    );
+    let second = position(&harness);
+    assert!(
+        (peak_of(expected[1])..peak_of(expected[1]) + 0.5).contains(&second),
+        "the second entry plays from its peak {:.3} s, not {second:.3} s",
+        peak_of(expected[1])
+    );
+    assert_eq!(harness.state().state.selection, Some(expected[1]));
 }
 
 #[test]
