@@ -438,37 +438,27 @@ fn naming_help(ui: &mut egui::Ui, description: &Description) {
     .id_salt(("naming", description.query.file_stem()))
     .default_open(true)
     .show(ui, |ui| {
-        egui::Grid::new(("facets", description.query.file_stem()))
-            .num_columns(2)
-            .striped(true)
-            .show(ui, |ui| {
-                for facet in Facet::ALL {
-                    let Some(shares) = description.facet(facet) else {
-                        continue;
-                    };
-                    if shares.labels.is_empty() {
-                        continue;
-                    }
-                    ui.weak(facet.name());
-                    let labels: Vec<String> = shares
-                        .labels
-                        .iter()
-                        .take(4)
-                        .map(|l| {
-                            format!(
-                                "{} {:.0}% ({:.0}%, {:+.2})",
-                                l.label,
-                                l.share * 100.0,
-                                l.background * 100.0,
-                                l.selectivity
-                            )
-                        })
-                        .collect();
-                    ui.label(labels.join(" · ")).on_hover_text(
-                        "label share in the playlist (share in the collection, selectivity)",
-                    );
-                    ui.end_row();
+        for facet in Facet::ALL {
+            let Some(shares) = description.facet(facet) else {
+                continue;
+            };
+            if shares.labels.is_empty() {
+                continue;
+            }
+            // Wrapped, so a long artist name never widens the view past its column.
+            ui.horizontal_wrapped(|ui| {
+                ui.weak(facet.name());
+                for l in shares.labels.iter().take(4) {
+                    ui.label(format!(
+                        "{} {:.0}% ({:.0}%, {:+.2})",
+                        l.label,
+                        l.share * 100.0,
+                        l.background * 100.0,
+                        l.selectivity
+                    ))
+                    .on_hover_text("share of the playlist (share of the collection, selectivity)");
                 }
             });
+        }
     });
 }
