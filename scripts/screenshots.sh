@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Screenshots of the app's views from the real binary under a virtual display:
 #   scripts/screenshots.sh PROJECT_DIR [OUT_DIR]   (default OUT_DIR: screenshots/)
-# Each view is opened with `deepcuts app PROJECT_DIR --view NAME` (first track selected),
+# Each view (library, spectrogram, jobs, filters, playlists, similar, outliers) is opened with `deepcuts app PROJECT_DIR --view NAME` (first track selected),
 # given time to read the project and draw, grabbed with ImageMagick's `import`, then closed.
 # Needs xvfb, xauth, xdotool and imagemagick (scripts/setup-system.sh installs them).
 set -euo pipefail
@@ -20,7 +20,7 @@ binary=$1 project=$2 out=$3 settle=${DEEPCUTS_SCREENSHOT_SETTLE:-6}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 # A private config folder: screenshots show the default layout, not the user's.
 export XDG_DATA_HOME=$(mktemp -d) XDG_CONFIG_HOME=$(mktemp -d)
-for view in library spectrogram jobs; do
+for view in library spectrogram jobs filters playlists similar outliers; do
   "$binary" app "$project" --view "$view" &
   pid=$!
   window=""

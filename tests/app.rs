@@ -1,21 +1,29 @@
 //! The desktop app driven as a person would (egui_kittest, offscreen wgpu): open a project,
 //! search the library and select a track, see its spectrogram, play and pause through a
-//! capture sink, start and cancel a job. Snapshots of the main views are in
+//! capture sink, start and cancel a job; on a project whose predictions the test wrote: click
+//! a filter and get its playlist (against a brute-force ranking), name it, play a playlist
+//! entry from its peak (heard through the capture sink), see a track's neighbours query first
+//! (against brute-force cosine) and its CF recommendations with the planted misfit flagged.
+//! Snapshots of every view are in
 //! `tests/snapshots/` (`UPDATE_SNAPSHOTS=1` rewrites them after a deliberate change).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use deepcuts::analysis::names::{Named, Names};
 use deepcuts::app::{AppOptions, DeepcutsApp, ViewKind};
 use deepcuts::audio::player::{CaptureSink, OutputFormat, PlaybackState, Player};
+use deepcuts::convnet::{ConvnetConfig, ConvnetWeights};
 use deepcuts::demo::WorldConfig;
 use deepcuts::dsp::mel::MelSpectrogram;
 use deepcuts::features::{self, RowStatus, Shard};
+use deepcuts::io::npy;
 use deepcuts::project::audio_source::TrackAudio;
 use deepcuts::project::demo_project::create_demo_project;
 use deepcuts::project::Project;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use ndarray::Array2;
 
 /// Tracks whose features the fixture computes (of 30): the rest are left for a job to do.
 const FEATURED: usize = 8;
@@ -68,6 +76,144 @@ fn capture_player() -> (Player, CaptureSink) {
     });
     let player = Player::with_output(Box::new(sink.clone())).expect("a capture sink attaches");
     (player, sink)
+}
+
+/// Tracks of the fixture.
+const TRACKS: usize = 30;
+const FILTERS: usize = 4;
+const UNITS: usize = 6;
+const FACTORS: usize = 3;
+/// Tracks 0..CLUSTER sound alike and are listened to together.
+const CLUSTER: usize = 20;
+/// A track that sounds like nothing in the cluster but is listened to with it (an intro
+/// or a cover, as the outlier filter means them).
+const MISFIT: usize = 25;
+/// Tracks without listens: zero WMF rows.
+const NO_LISTENS: [usize; 2] = [28, 29];
+
+/// A deterministic pseudo-random value in [0, 1) for `(i, j, salt)`.
+fn noise(i: usize, j: usize, salt: usize) -> f32 {
+    let mut x = (i as u64 * 2_654_435_761) ^ (j as u64 * 40_503) ^ (salt as u64 * 97_531);
+    x ^= x >> 13;
+    x = x.wrapping_mul(0x5bd1_e995);
+    x ^= x >> 15;
+    (x % 10_007) as f32 / 10_007.0
+}
+
+/// What the fixture's predictions are, so tests can rank them by brute force.
+struct Predictions {
+    conv1_max: Array2<f32>,
+    conv1_peak: Array2<u32>,
+    /// Predicted factors.
+    audio: Array2<f32>,
+    /// WMF item factors.
+    cf: Array2<f32>,
+}
+
+/// The fixture project with predictions written as `deepcuts predict` writes them (a tiny
+/// network's weights, `predict/*.npy`, `predict/report.json`) and WMF item factors: the
+/// cluster's audio factors lie close to one direction, the others' anywhere; the WMF factors
+/// follow the audio except the misfit's, which sits in the cluster.
+fn analysed_project(name: &str, filters: usize) -> (PathBuf, Predictions) {
+    let dir = project(name);
+    let config = ConvnetConfig {
+        n_mels: 128,
+        filters: [filters, 4, 4, 4],
+        pools: [4, 2, 2],
+        dense: vec![5, UNITS],
+        factors: FACTORS,
+    };
+    let model = dir.join("model/weights.safetensors");
+    ConvnetWeights::init(&config, 1)
+        .save(&model)
+        .expect("weights");
+    let activations = |columns: usize, salt: usize| {
+        Array2::from_shape_fn((TRACKS, columns), |(i, j)| noise(i, j, salt) * 3.0)
+    };
+    let audio = Array2::from_shape_fn((TRACKS, FACTORS), |(i, j)| {
+        if i < CLUSTER {
+            [1.0, 0.5, -0.3][j] + (noise(i, j, 7) - 0.5) * 0.1
+        } else {
+            noise(i, j, 8) - 0.5 - if j == 0 { 0.6 } else { 0.0 }
+        }
+    });
+    let cf = Array2::from_shape_fn((TRACKS, FACTORS), |(i, j)| {
+        if NO_LISTENS.contains(&i) {
+            0.0
+        } else if i == MISFIT {
+            audio[[0, j]] + 0.01
+        } else {
+            audio[[i, j]] + (noise(i, j, 9) - 0.5) * 0.05
+        }
+    });
+    let predictions = Predictions {
+        conv1_max: activations(filters, 1),
+        conv1_peak: Array2::from_shape_fn((TRACKS, filters), |(i, j)| {
+            ((i * 13 + j * 7) % 596) as u32
+        }),
+        audio,
+        cf,
+    };
+    npy::write(&dir.join("predict/conv1_max.npy"), &predictions.conv1_max).expect("write");
+    npy::write(
+        &dir.join("predict/conv1_mean.npy"),
+        &activations(filters, 2),
+    )
+    .expect("write");
+    npy::write(&dir.join("predict/conv1_peak.npy"), &predictions.conv1_peak).expect("write");
+    npy::write(&dir.join("predict/fc2.npy"), &activations(UNITS, 3)).expect("write");
+    npy::write(&dir.join("predict/factors.npy"), &predictions.audio).expect("write");
+    npy::write(&dir.join("cf/item_factors.npy"), &predictions.cf).expect("write");
+    let report = serde_json::json!({
+        "model": model,
+        "config": config,
+        "tracks": TRACKS,
+        "predicted": TRACKS,
+        "skipped": [],
+        "cancelled": false,
+    });
+    std::fs::write(dir.join("predict/report.json"), report.to_string()).expect("report");
+    (dir, predictions)
+}
+
+/// The `k` rows with the highest `score`, ties to the lower row.
+fn brute_force_top(
+    k: usize,
+    score: impl Fn(usize) -> f64,
+    rows: impl Iterator<Item = usize>,
+) -> Vec<usize> {
+    let mut all: Vec<(usize, f64)> = rows.map(|r| (r, score(r))).collect();
+    all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    all.into_iter().take(k).map(|(r, _)| r).collect()
+}
+
+fn cosine(m: &Array2<f32>, a: usize, b: usize) -> f64 {
+    let (x, y) = (m.row(a), m.row(b));
+    let dot: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(p, q)| f64::from(*p) * f64::from(*q))
+        .sum();
+    let norm =
+        |v: ndarray::ArrayView1<f32>| v.iter().map(|p| f64::from(*p).powi(2)).sum::<f64>().sqrt();
+    dot / (norm(x) * norm(y))
+}
+
+/// "Artist – Title" of track `row`, as the analysis lists show it.
+fn listed_name(dir: &Path, row: usize) -> String {
+    let project = Project::open(dir).expect("opens");
+    let track = project.catalog().tracks().expect("tracks").swap_remove(row);
+    format!("{} – {}", track.artist, track.title)
+}
+
+/// Waits until the analysis results are read.
+fn wait_for_results(harness: &mut Harness<'_, DeepcutsApp>) {
+    step_until(harness, "the analysis results", |app| {
+        app.state.analysis.data.is_some()
+    });
+    if let Some(Err(why)) = &harness.state().state.analysis.data {
+        panic!("the analysis results cannot be read: {}", why.message);
+    }
 }
 
 fn harness(dir: &Path, view: ViewKind, player: Player) -> Harness<'static, DeepcutsApp> {
@@ -252,5 +398,391 @@ fn starting_and_cancelling_a_job_keeps_what_it_finished() {
     assert!(
         (FEATURED..30).contains(&done),
         "{done} tracks have features after the cancelled run"
+    );
+}
+
+#[test]
+fn clicking_a_filter_lists_its_playlists_and_naming_it_saves_the_name() {
+    let (dir, predictions) = analysed_project("filters", FILTERS);
+    let (player, _sink) = capture_player();
+    let mut harness = harness(&dir, ViewKind::Filters, player);
+    wait_for_results(&mut harness);
+    harness.get_by_label("conv1 filters (4)");
+    // The grid's picture is the CLI's, pixel for pixel.
+    let png = dir.join("filters.png");
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_deepcuts"))
+        .args(["filters", &dir.to_string_lossy(), "--scale", "1", "--out"])
+        .arg(&png)
+        .output()
+        .expect("deepcuts filters runs");
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png).expect("the PNG"),
+    ));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
+    let info = reader.next_frame(&mut pixels).expect("one frame");
+    pixels.truncate(info.buffer_size());
+    let app = harness.state().state.analysis.ready().expect("results");
+    let picture = app.filter_picture.as_ref().expect("the filters are drawn");
+    assert_eq!(
+        (picture.width, picture.height),
+        (info.width as usize, info.height as usize)
+    );
+    assert!(picture.pixels == pixels, "the app draws the CLI's pixels");
+    harness.get_by_label("filter 2").click();
+    step_until(&mut harness, "filter 2's playlists", |app| {
+        !app.state.analysis.is_busy() && app.state.analysis.playlists.len() == 2
+    });
+    harness.get_by_label("conv1 filter 2");
+    // The max playlist is the ten tracks with the highest conv1 max of filter 2, in order.
+    let expected = brute_force_top(10, |r| f64::from(predictions.conv1_max[[r, 2]]), 0..TRACKS);
+    let shown: Vec<usize> = harness
+        .state()
+        .state
+        .analysis
+        .playlists
+        .iter()
+        .find(|(query, _)| query.file_stem() == "filter-2-max")
+        .and_then(|(_, answer)| answer.clone()?.ok())
+        .expect("the max playlist")
+        .playlist
+        .entries
+        .iter()
+        .map(|e| e.id as usize)
+        .collect();
+    assert_eq!(shown, expected);
+    for &row in &expected {
+        assert!(
+            harness
+                .query_all_by_label(&listed_name(&dir, row))
+                .next()
+                .is_some(),
+            "track {row} is listed"
+        );
+    }
+    harness
+        .get_all_by_label_contains("naming help")
+        .next()
+        .expect("naming help");
+    harness.snapshot("filters");
+
+    // Name it in place; the name lands in analysis/names.tsv.
+    harness
+        .get_by_role(egui::accesskit::Role::TextInput)
+        .focus();
+    harness.run_steps(1);
+    harness
+        .get_by_role(egui::accesskit::Role::TextInput)
+        .type_text("bright swing");
+    harness.run_steps(1);
+    harness.get_by_label("Save name").click();
+    step_until(&mut harness, "the name to be saved", |app| {
+        app.state.analysis.names.get(Named::Filter(2)) == Some("bright swing")
+    });
+    let saved = Names::load(&dir).expect("names.tsv reads");
+    assert_eq!(saved.get(Named::Filter(2)), Some("bright swing"));
+    assert_eq!(saved.get(Named::Filter(1)), None);
+}
+
+#[test]
+fn a_playlist_entry_plays_from_the_moment_its_filter_peaked() {
+    let (dir, predictions) = analysed_project("playlists", FILTERS);
+    // The source's own rate and channels: the player passes the samples through unchanged.
+    let sink = CaptureSink::new(OutputFormat {
+        sample_rate_hz: 22_050,
+        channels: 1,
+    });
+    let player = Player::with_output(Box::new(sink.clone())).expect("a capture sink attaches");
+    let mut harness = harness(&dir, ViewKind::Filters, player);
+    wait_for_results(&mut harness);
+    // From filter 1's playlists to the Playlists view.
+    harness.get_by_label("filter 1").click();
+    step_until(&mut harness, "filter 1's playlists", |app| {
+        !app.state.analysis.is_busy() && app.state.analysis.playlists.len() == 2
+    });
+    harness
+        .get_all_by_label("Open in Playlists")
+        .next()
+        .expect("the max playlist's button")
+        .click();
+    harness.run_steps(3);
+    harness.get_by_label("conv1 filter 1, max activation");
+    harness.snapshot("playlists");
+
+    // The third entry, clicked.
+    let expected = brute_force_top(10, |r| f64::from(predictions.conv1_max[[r, 1]]), 0..TRACKS);
+    let row = expected[2];
+    harness.get_by_label(&listed_name(&dir, row)).click();
+    step_until(&mut harness, "playback", |app| {
+        app.state.now_playing == Some(row)
+            && app
+                .state
+                .player
+                .as_ref()
+                .is_some_and(|p| p.state() == PlaybackState::Playing)
+    });
+    assert_eq!(harness.state().state.selection, Some(row));
+    // The peak by hand: conv1 frame f covers crop frames f .. f + 4, i.e. excerpt frames
+    // 23 + f .. 27 + f (the centre crop), centred on 24.5 + f hops of 1024 samples after the
+    // excerpt's start (the middle 30 s of the track).
+    let project = Project::open(&dir).expect("opens");
+    let track = project.catalog().tracks().expect("tracks").swap_remove(row);
+    let samples = (track.duration_secs.expect("a length") * 22_050.0).round() as usize;
+    let excerpt_start = deepcuts::audio::excerpt_start(samples) as f64 / 22_050.0;
+    let frame = f64::from(predictions.conv1_peak[[row, 1]]);
+    let peak = excerpt_start + (24.5 + frame) * 1024.0 / 22_050.0;
+    let mut pulled = 0;
+    for _ in 0..200 {
+        pulled += sink.pull(1024);
+        if pulled >= 8192 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(pulled >= 8192, "audio reached the output ({pulled} frames)");
+    let position = harness
+        .state()
+        .state
+        .player
+        .as_ref()
+        .map_or(0.0, Player::position_secs);
+    assert!(
+        position >= peak && position < peak + 1.0,
+        "playing from the peak at {peak:.3} s, not {position:.3} s"
+    );
+    // What was heard is the track's audio from the peak on.
+    let heard = sink.captured();
+    let tracks = project.catalog().tracks().expect("tracks");
+    let whole = TrackAudio::new(&tracks)
+        .whole(row)
+        .expect("the demo track renders");
+    let at = (peak * 22_050.0).round() as usize;
+    let window = 4096;
+    let correlation = |offset: usize| {
+        let reference = &whole[offset..offset + window];
+        let dot: f64 = heard[..window]
+            .iter()
+            .zip(reference)
+            .map(|(a, b)| f64::from(*a) * f64::from(*b))
+            .sum();
+        let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+        dot / (norm(&heard[..window]) * norm(reference)).max(1e-12)
+    };
+    assert!(
+        correlation(at) > 0.99,
+        "the first samples heard are the track's from its peak (correlation {:.3})",
+        correlation(at)
+    );
+    // The spectrogram is pointed at the filter that peaked.
+    assert_eq!(harness.state().state.show_filter, Some(1));
+
+    // The audition plays the first entry from its peak, then, after its few seconds, the
+    // second from its own; Space pauses it where it is.
+    let peak_of = |row: usize| {
+        let track = &tracks[row];
+        let samples = (track.duration_secs.expect("a length") * 22_050.0).round() as usize;
+        deepcuts::audio::excerpt_start(samples) as f64 / 22_050.0
+            + (24.5 + f64::from(predictions.conv1_peak[[row, 1]])) * 1024.0 / 22_050.0
+    };
+    harness.get_by_label("Audition").click();
+    let playing = |row: usize| {
+        move |app: &DeepcutsApp| {
+            app.state.now_playing == Some(row)
+                && app
+                    .state
+                    .player
+                    .as_ref()
+                    .is_some_and(|p| p.state() == PlaybackState::Playing)
+        }
+    };
+    step_until(&mut harness, "the first entry", playing(expected[0]));
+    let position = |harness: &Harness<'_, DeepcutsApp>| {
+        harness
+            .state()
+            .state
+            .player
+            .as_ref()
+            .map_or(0.0, Player::position_secs)
+    };
+    let first = position(&harness);
+    assert!(
+        (peak_of(expected[0])..peak_of(expected[0]) + 0.5).contains(&first),
+        "the audition starts at the first entry's peak {:.3} s, not {first:.3} s",
+        peak_of(expected[0])
+    );
+    harness.key_press(egui::Key::Space);
+    harness.run_steps(2);
+    assert_eq!(sink.pull(1024), 0, "Space pauses the audition");
+    assert_eq!(harness.state().state.now_playing, Some(expected[0]));
+    harness.key_press(egui::Key::Space);
+    harness.run_steps(2);
+    let started = Instant::now();
+    let mut reached = first;
+    while harness.state().state.now_playing != Some(expected[1]) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the audition moves on"
+        );
+        sink.pull(2048);
+        if harness.state().state.now_playing == Some(expected[0]) {
+            reached = reached.max(position(&harness));
+        }
+        harness.step();
+    }
+    step_until(&mut harness, "the second entry", playing(expected[1]));
+    let played = reached - first;
+    assert!(
+        (3.9..4.5).contains(&played),
+        "the first entry played {played:.2} s, about four"
+    );
+    let second = position(&harness);
+    assert!(
+        (peak_of(expected[1])..peak_of(expected[1]) + 0.5).contains(&second),
+        "the second entry plays from its peak {:.3} s, not {second:.3} s",
+        peak_of(expected[1])
+    );
+    assert_eq!(harness.state().state.selection, Some(expected[1]));
+}
+
+#[test]
+fn similar_lists_start_with_the_query_and_mark_the_overlap() {
+    let (dir, predictions) = analysed_project("similar", FILTERS);
+    let (player, _sink) = capture_player();
+    let mut harness = harness(&dir, ViewKind::Similar, player);
+    wait_for_results(&mut harness);
+    step_until(&mut harness, "track 0's neighbours", |app| {
+        !app.state.analysis.is_busy() && !app.state.analysis.neighbours.is_empty()
+    });
+    let lists = harness
+        .state()
+        .state
+        .analysis
+        .neighbours
+        .get(&0)
+        .and_then(|l| l.clone()?.ok())
+        .expect("track 0's neighbours");
+    let audio: Vec<usize> = lists.audio.iter().map(|&(id, _)| id as usize).collect();
+    let cf: Vec<usize> = lists
+        .cf
+        .as_ref()
+        .expect("track 0 has listens")
+        .iter()
+        .map(|&(id, _)| id as usize)
+        .collect();
+    // Query first, then brute-force cosine over the other tracks (with listens, for CF).
+    let mut want_audio = vec![0];
+    want_audio.extend(brute_force_top(
+        9,
+        |r| cosine(&predictions.audio, 0, r),
+        1..TRACKS,
+    ));
+    let mut want_cf = vec![0];
+    want_cf.extend(brute_force_top(
+        9,
+        |r| cosine(&predictions.cf, 0, r),
+        (1..TRACKS).filter(|r| !NO_LISTENS.contains(r)),
+    ));
+    assert_eq!(audio, want_audio);
+    assert_eq!(cf, want_cf);
+    // The query heads both lists on screen; each track in both is marked in both.
+    assert_eq!(
+        harness.query_all_by_label("Q").count(),
+        2,
+        "the query is marked first in each list"
+    );
+    let both = want_audio[1..]
+        .iter()
+        .filter(|r| want_cf[1..].contains(r))
+        .count();
+    assert_eq!(harness.query_all_by_label("*").count(), 2 * both);
+    harness.get_by_label(&format!("* in both lists: {both} of 9"));
+    harness.snapshot("similar");
+}
+
+#[test]
+fn outliers_flag_the_cf_recommendation_that_sounds_like_nothing_in_the_list() {
+    let (dir, _predictions) = analysed_project("outliers", FILTERS);
+    let (player, _sink) = capture_player();
+    let mut harness = harness(&dir, ViewKind::Outliers, player);
+    wait_for_results(&mut harness);
+    step_until(&mut harness, "track 0's judged recommendations", |app| {
+        !app.state.analysis.is_busy() && !app.state.analysis.outliers.is_empty()
+    });
+    let judgement = harness
+        .state()
+        .state
+        .analysis
+        .outliers
+        .values()
+        .next()
+        .and_then(|j| j.clone()?.ok())
+        .expect("a judgement");
+    // Track 0's CF neighbours are the rest of its cluster and the misfit planted in it.
+    let mut recommended: Vec<usize> = judgement.items.iter().map(|j| j.id as usize).collect();
+    recommended.sort_unstable();
+    let mut want: Vec<usize> = (1..CLUSTER).collect();
+    want.push(MISFIT);
+    assert_eq!(recommended, want);
+    let flagged: Vec<usize> = judgement
+        .items
+        .iter()
+        .filter(|j| j.flagged)
+        .map(|j| j.id as usize)
+        .collect();
+    assert_eq!(flagged, vec![MISFIT], "only the misfit is flagged");
+    assert_eq!(harness.query_all_by_label("!").count(), 1);
+    harness.get_by_label(&listed_name(&dir, MISFIT));
+    harness.snapshot("outliers");
+}
+
+/// Frame times of the filters view with 256 filters (the paper network's conv1), laid out
+/// and rendered offscreen by wgpu (lavapipe without a GPU), hovering a different filter each
+/// frame; prints the median and the 99th percentile. Checks the grid: equal cells, filter
+/// k + 1 right of filter k or starting the next row.
+#[test]
+fn filters_view_with_256_filters_frame_times() {
+    let (dir, _) = analysed_project("filters-256", 256);
+    let (player, _sink) = capture_player();
+    let mut harness = harness(&dir, ViewKind::Filters, player);
+    wait_for_results(&mut harness);
+    harness.get_by_label("conv1 filters (256)");
+    harness.run_steps(2);
+    let cells: Vec<egui::Rect> = (0..256)
+        .filter_map(|k| Some(harness.query_by_label(&format!("filter {k}"))?.rect()))
+        .collect();
+    assert!(cells.len() >= 64, "{} filters are on screen", cells.len());
+    for pair in cells.windows(2) {
+        assert!((pair[0].size() - pair[1].size()).length() < 0.5, "{pair:?}");
+        let next_in_row = pair[1].left() > pair[0].right() && pair[1].top() == pair[0].top();
+        let next_row = pair[1].top() > pair[0].bottom() && pair[1].left() <= pair[0].left();
+        assert!(next_in_row || next_row, "{pair:?}");
+    }
+    // The app's frame (input, layout, tessellation) and the offscreen render with its
+    // readback, timed apart: the second is lavapipe's, whatever the view.
+    let (mut frames, mut renders) = (Vec::new(), Vec::new());
+    for frame in 0..20 {
+        harness.hover_at(cells[frame % cells.len()].center());
+        let started = Instant::now();
+        harness.step();
+        frames.push(started.elapsed());
+        let started = Instant::now();
+        harness.render().expect("the frame renders");
+        renders.push(started.elapsed());
+    }
+    let quantiles = |mut times: Vec<Duration>| {
+        times.sort();
+        let at =
+            |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+        format!("median {:.1} ms, p99 {:.1} ms", at(0.5), at(0.99))
+    };
+    println!(
+        "filters view, 256 filters, 1280×800, 20 frames: app frame {}; offscreen render {}",
+        quantiles(frames),
+        quantiles(renders)
     );
 }

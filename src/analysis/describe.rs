@@ -136,6 +136,25 @@ impl Description {
     pub fn facet(&self, facet: Facet) -> Option<&FacetShares> {
         self.facets.iter().find(|f| f.facet == facet)
     }
+
+    /// The selectivity of the most selective style or trait: how far the playlist is above
+    /// chance in what it is most about (−∞ for an empty playlist).
+    pub fn selectivity(&self) -> f64 {
+        self.top().map_or(f64::NEG_INFINITY, |(_, l)| l.selectivity)
+    }
+}
+
+/// Positions in `descriptions`, most selective first (ties: earlier first): the order
+/// filters and units are ranked in by the CLI and the app.
+pub fn order_by_selectivity(descriptions: &[Description]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..descriptions.len()).collect();
+    order.sort_by(|&a, &b| {
+        descriptions[b]
+            .selectivity()
+            .total_cmp(&descriptions[a].selectivity())
+            .then(a.cmp(&b))
+    });
+    order
 }
 
 /// Label frequencies of the collection playlists are drawn from, counted once.
@@ -245,28 +264,17 @@ pub fn filters_by_selectivity(
     let candidates = results.candidates(Candidates::All)?;
     let background = Background::new(results, &candidates);
     let lists = filter_playlists(results, activations, FilterStat::Max, Candidates::All, k)?;
-    let mut scored: Vec<(usize, f64)> = lists
+    let descriptions: Vec<Description> = lists
         .iter()
-        .enumerate()
-        .map(|(filter, list)| {
-            let d = describe(results, list, &background, names);
-            (
-                filter,
-                d.top().map_or(f64::NEG_INFINITY, |(_, l)| l.selectivity),
-            )
-        })
+        .map(|list| describe(results, list, &background, names))
         .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    Ok(scored.into_iter().map(|(filter, _)| filter).collect())
+    Ok(order_by_selectivity(&descriptions))
 }
 
 /// The `--all` table: one row per playlist, most selective first.
 pub fn ranking_tsv(descriptions: &[Description]) -> String {
     let mut sorted: Vec<&Description> = descriptions.iter().collect();
-    sorted.sort_by(|a, b| {
-        let score = |d: &Description| d.top().map_or(f64::NEG_INFINITY, |(_, l)| l.selectivity);
-        score(b).total_cmp(&score(a))
-    });
+    sorted.sort_by(|a, b| b.selectivity().total_cmp(&a.selectivity()));
     let mut text = String::from(
         "playlist\tindex\tname\tselectivity\ttop_facet\ttop_label\ttop_share\ttop_background\tpurity\tstyles\ttop_style\ttop_style_share\n",
     );

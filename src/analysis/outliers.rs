@@ -53,7 +53,7 @@ pub struct Judgement {
 }
 
 /// Who the recommendations are for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OutlierQuery {
     /// A user, by name.
     User(String),

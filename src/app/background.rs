@@ -10,6 +10,7 @@ use crate::audio::player::{PcmSource, Player};
 use crate::pipeline::{Event, RunReport, Stage, StageOutcome};
 
 use super::project_data::ProjectData;
+use super::results_data::Answer;
 use super::spectrogram_data::{Activations, MelImage};
 
 /// Results the background threads hand to the app.
@@ -37,6 +38,8 @@ pub enum Message {
         row: usize,
         activations: Result<Activations, String>,
     },
+    /// An answer of the analysis results to project read `generation`.
+    Analysis { generation: u64, answer: Answer },
     /// An event of the running job.
     Job(Event),
     /// The running job ended.

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! ┌ top bar: Project ▾ View ▾ Help · project · running job ────────────────────┐
-//! │ library (left) │ views (egui_tiles): Library Spectrogram Jobs │ selection │
+//! │ library (left) │ views (egui_tiles): Library Spectrogram Jobs   │ selection │
+//! │                │ Filters Playlists Similar Outliers            │           │
 //! ├ transport: ▶ seek position volume output · status line ────────────────────┤
 //! ```
 //!
@@ -14,16 +15,22 @@
 
 mod background;
 mod colormap;
+mod filters_view;
 mod job_progress;
 mod jobs_view;
 mod library;
+mod outliers_view;
 mod picker;
+mod playlists_view;
 mod project_data;
+mod results_data;
 mod selection;
+mod similar_view;
 mod spectrogram;
 mod spectrogram_data;
 mod state;
 mod top_bar;
+mod track_list;
 mod transport;
 
 use std::path::PathBuf;
@@ -32,7 +39,7 @@ use crate::audio::player::Player;
 
 pub use state::{AppState, Command};
 
-/// The centre views (part 2 adds the analysis views).
+/// The centre views.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
 )]
@@ -40,16 +47,32 @@ pub enum ViewKind {
     Library,
     Spectrogram,
     Jobs,
+    Filters,
+    Playlists,
+    Similar,
+    Outliers,
 }
 
 impl ViewKind {
-    pub const ALL: [ViewKind; 3] = [ViewKind::Library, ViewKind::Spectrogram, ViewKind::Jobs];
+    pub const ALL: [ViewKind; 7] = [
+        ViewKind::Library,
+        ViewKind::Spectrogram,
+        ViewKind::Jobs,
+        ViewKind::Filters,
+        ViewKind::Playlists,
+        ViewKind::Similar,
+        ViewKind::Outliers,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             ViewKind::Library => "Library",
             ViewKind::Spectrogram => "Spectrogram",
             ViewKind::Jobs => "Jobs",
+            ViewKind::Filters => "Filters",
+            ViewKind::Playlists => "Playlists",
+            ViewKind::Similar => "Similar",
+            ViewKind::Outliers => "Outliers",
         }
     }
 }
@@ -83,6 +106,16 @@ pub struct DeepcutsApp {
     library: library::LibraryView,
     spectrogram: spectrogram::SpectrogramView,
     jobs: jobs_view::JobsView,
+    analysis: AnalysisViews,
+}
+
+/// The analysis views' own state.
+#[derive(Default)]
+struct AnalysisViews {
+    filters: filters_view::FiltersView,
+    playlists: playlists_view::PlaylistsView,
+    similar: similar_view::SimilarView,
+    outliers: outliers_view::OutliersView,
 }
 
 impl DeepcutsApp {
@@ -121,6 +154,7 @@ impl DeepcutsApp {
             library: library::LibraryView::default(),
             spectrogram: spectrogram::SpectrogramView::default(),
             jobs: jobs_view::JobsView::default(),
+            analysis: AnalysisViews::default(),
         }
     }
 
@@ -151,6 +185,7 @@ impl DeepcutsApp {
                 library: &mut self.library,
                 spectrogram: &mut self.spectrogram,
                 jobs: &mut self.jobs,
+                analysis: &mut self.analysis,
             };
             self.tree.ui(&mut behavior, ui);
         });
@@ -178,10 +213,16 @@ impl DeepcutsApp {
             self.library.focus_search = true;
             self.state.send(Command::ShowView(ViewKind::Library));
         }
-        for (key, view) in [egui::Key::Num1, egui::Key::Num2, egui::Key::Num3]
-            .into_iter()
-            .zip(ViewKind::ALL)
-        {
+        const VIEW_KEYS: [egui::Key; 7] = [
+            egui::Key::Num1,
+            egui::Key::Num2,
+            egui::Key::Num3,
+            egui::Key::Num4,
+            egui::Key::Num5,
+            egui::Key::Num6,
+            egui::Key::Num7,
+        ];
+        for (key, view) in VIEW_KEYS.into_iter().zip(ViewKind::ALL) {
             if pressed(key) {
                 self.state.send(Command::ShowView(view));
             }
@@ -197,7 +238,7 @@ impl DeepcutsApp {
     }
 }
 
-/// Library, spectrogram and jobs as tabs.
+/// Every view as a tab.
 fn default_tree() -> egui_tiles::Tree<ViewKind> {
     egui_tiles::Tree::new_tabs(egui::Id::unique("views"), ViewKind::ALL.to_vec())
 }
@@ -216,6 +257,7 @@ struct Behavior<'a> {
     library: &'a mut library::LibraryView,
     spectrogram: &'a mut spectrogram::SpectrogramView,
     jobs: &'a mut jobs_view::JobsView,
+    analysis: &'a mut AnalysisViews,
 }
 
 impl egui_tiles::Behavior<ViewKind> for Behavior<'_> {
@@ -233,6 +275,10 @@ impl egui_tiles::Behavior<ViewKind> for Behavior<'_> {
             ViewKind::Library => self.library.ui(ui, self.state),
             ViewKind::Spectrogram => self.spectrogram.ui(ui, self.state),
             ViewKind::Jobs => self.jobs.ui(ui, self.state),
+            ViewKind::Filters => self.analysis.filters.ui(ui, self.state),
+            ViewKind::Playlists => self.analysis.playlists.ui(ui, self.state),
+            ViewKind::Similar => self.analysis.similar.ui(ui, self.state),
+            ViewKind::Outliers => self.analysis.outliers.ui(ui, self.state),
         });
         egui_tiles::UiResponse::None
     }
@@ -324,7 +370,7 @@ mod tests {
     #[test]
     fn a_saved_layout_missing_a_view_is_not_restored() {
         let old = egui_tiles::Tree::new_tabs(
-            egui::Id::new("old"),
+            egui::Id::unique("old"),
             vec![ViewKind::Library, ViewKind::Jobs],
         );
         assert!(!has_every_view(&old));

@@ -24,6 +24,9 @@ pub struct SpectrogramView {
 
 impl SpectrogramView {
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &mut AppState) {
+        if let Some(filter) = state.show_filter.take() {
+            self.filter = filter;
+        }
         let (Some(project), Some(row)) = (state.project.clone(), state.selection) else {
             ui.centered_and_justified(|ui| {
                 ui.label("Select a track in the library to see its spectrogram.")

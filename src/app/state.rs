@@ -19,6 +19,7 @@ use super::background::{self, JobEnd, Message, RunningJob, Sender};
 use super::colormap::Colormap;
 use super::job_progress::JobProgress;
 use super::project_data::ProjectData;
+use super::results_data::{Analysis, Request};
 use super::spectrogram_data::{self, Activations, MelImage, NetCache};
 use super::ViewKind;
 
@@ -56,6 +57,11 @@ pub enum Command {
     CancelJob,
     ShowView(ViewKind),
     DismissReport,
+    /// Ask the analysis results something (computed in the background).
+    Analysis(Request),
+    /// Show conv1 filter `k`'s activation under the spectrogram (where a playlist entry
+    /// peaked).
+    ShowFilter(usize),
 }
 
 /// The spectrogram of the selected track, as far as it is known.
@@ -100,6 +106,10 @@ pub struct AppState {
     pub recent: Vec<PathBuf>,
     /// A view to bring to the front (from `--view`, a key or a command), taken by the layout.
     pub show_view: Option<ViewKind>,
+    /// The analysis results and the answers the analysis views asked for.
+    pub analysis: Analysis,
+    /// A conv1 filter for the spectrogram view to show, taken by it.
+    pub show_filter: Option<usize>,
     net_cache: NetCache,
     /// A project opened with this flag set starts its missing stages (the demo world).
     run_pipeline_on_open: bool,
@@ -148,6 +158,8 @@ impl AppState {
             colormap: Colormap::Magma,
             recent: Vec::new(),
             show_view: None,
+            analysis: Analysis::default(),
+            show_filter: None,
             net_cache: NetCache::default(),
             run_pipeline_on_open: false,
         }
@@ -183,6 +195,7 @@ impl AppState {
     pub fn is_busy(&self) -> bool {
         self.loading.is_some()
             || self.job.is_some()
+            || self.analysis.is_busy()
             || self.mel.as_ref().is_some_and(|m| m.image.is_none())
     }
 
@@ -253,6 +266,11 @@ impl AppState {
                     self.activations = Some((row, activations));
                 }
             }
+            Message::Analysis { generation, answer } => {
+                if let Some(line) = self.analysis.receive(ctx, generation, answer) {
+                    self.status = line;
+                }
+            }
             Message::Job(event) => self.jobs.apply(event),
             Message::JobEnded(result) => {
                 let cancelled = self
@@ -313,6 +331,8 @@ impl AppState {
                     }
                     self.activations = None;
                 }
+                // Predictions may have changed with the project.
+                self.analysis.load(&self.sender, data.dir.clone());
                 self.project = Some(Arc::from(data));
                 if std::mem::take(&mut self.run_pipeline_on_open) {
                     self.start_job(None, RunOptions::default());
@@ -477,6 +497,8 @@ impl AppState {
             }
             Command::ShowView(view) => self.show_view = Some(view),
             Command::DismissReport => self.report = None,
+            Command::Analysis(request) => self.analysis.request(&self.sender, request),
+            Command::ShowFilter(filter) => self.show_filter = Some(filter),
         }
     }
 

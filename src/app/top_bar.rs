@@ -207,7 +207,7 @@ impl TopBar {
                             ("Up / Down", "move the selection in the library"),
                             ("Enter", "play the selection's excerpt"),
                             ("/", "search the library"),
-                            ("1, 2, 3", "switch views"),
+                            ("1 – 7", "switch views (as in the View menu)"),
                             ("Esc", "clear the selection"),
                         ] {
                             ui.monospace(key);
