@@ -17,9 +17,14 @@ mod colormap;
 mod job_progress;
 mod jobs_view;
 mod library;
+mod map_data;
+mod map_points;
+mod map_store;
+mod map_view;
 mod picker;
 mod project_data;
 mod selection;
+mod spatial_index;
 mod spectrogram;
 mod spectrogram_data;
 mod state;
@@ -40,16 +45,23 @@ pub enum ViewKind {
     Library,
     Spectrogram,
     Jobs,
+    Map,
 }
 
 impl ViewKind {
-    pub const ALL: [ViewKind; 3] = [ViewKind::Library, ViewKind::Spectrogram, ViewKind::Jobs];
+    pub const ALL: [ViewKind; 4] = [
+        ViewKind::Library,
+        ViewKind::Spectrogram,
+        ViewKind::Jobs,
+        ViewKind::Map,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             ViewKind::Library => "Library",
             ViewKind::Spectrogram => "Spectrogram",
             ViewKind::Jobs => "Jobs",
+            ViewKind::Map => "Map",
         }
     }
 }
@@ -83,6 +95,7 @@ pub struct DeepcutsApp {
     library: library::LibraryView,
     spectrogram: spectrogram::SpectrogramView,
     jobs: jobs_view::JobsView,
+    map: map_view::MapView,
 }
 
 impl DeepcutsApp {
@@ -115,7 +128,14 @@ impl DeepcutsApp {
             library: library::LibraryView::default(),
             spectrogram: spectrogram::SpectrogramView::default(),
             jobs: jobs_view::JobsView::default(),
+            map: map_view::MapView::default(),
         }
+    }
+
+    /// Where track `row` is drawn on the map view, in screen points, when it was on screen
+    /// last frame (tests and scripts drive the map with it).
+    pub fn map_point_on_screen(&self, row: usize) -> Option<egui::Pos2> {
+        self.map.screen_position(&self.state, row)
     }
 
     /// One frame: apply what arrived and what views asked, then draw every panel.
@@ -145,6 +165,7 @@ impl DeepcutsApp {
                 library: &mut self.library,
                 spectrogram: &mut self.spectrogram,
                 jobs: &mut self.jobs,
+                map: &mut self.map,
             };
             self.tree.ui(&mut behavior, ui);
         });
@@ -172,9 +193,14 @@ impl DeepcutsApp {
             self.library.focus_search = true;
             self.state.send(Command::ShowView(ViewKind::Library));
         }
-        for (key, view) in [egui::Key::Num1, egui::Key::Num2, egui::Key::Num3]
-            .into_iter()
-            .zip(ViewKind::ALL)
+        for (key, view) in [
+            egui::Key::Num1,
+            egui::Key::Num2,
+            egui::Key::Num3,
+            egui::Key::Num4,
+        ]
+        .into_iter()
+        .zip(ViewKind::ALL)
         {
             if pressed(key) {
                 self.state.send(Command::ShowView(view));
@@ -201,6 +227,7 @@ struct Behavior<'a> {
     library: &'a mut library::LibraryView,
     spectrogram: &'a mut spectrogram::SpectrogramView,
     jobs: &'a mut jobs_view::JobsView,
+    map: &'a mut map_view::MapView,
 }
 
 impl egui_tiles::Behavior<ViewKind> for Behavior<'_> {
@@ -218,6 +245,7 @@ impl egui_tiles::Behavior<ViewKind> for Behavior<'_> {
             ViewKind::Library => self.library.ui(ui, self.state),
             ViewKind::Spectrogram => self.spectrogram.ui(ui, self.state),
             ViewKind::Jobs => self.jobs.ui(ui, self.state),
+            ViewKind::Map => self.map.ui(ui, self.state),
         });
         egui_tiles::UiResponse::None
     }
@@ -276,6 +304,9 @@ pub fn run(options: AppOptions) -> Result<(), AppError> {
         "deepcuts",
         native,
         Box::new(move |cc| {
+            if let Some(render_state) = &cc.wgpu_render_state {
+                map_points::set_target_format(&cc.egui_ctx, render_state.target_format);
+            }
             Ok(Box::new(DeepcutsApp::new(
                 &cc.egui_ctx,
                 cc.storage,
