@@ -121,7 +121,12 @@ fn auto_radius(points: usize) -> f32 {
 impl MapView {
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &mut AppState) {
         let Some(project) = state.project.clone() else {
-            ui.centered_and_justified(|ui| ui.label("No project open: Project ▸ Open or New."));
+            ui.centered_and_justified(|ui| {
+                ui.label(match &state.loading {
+                    Some(dir) => format!("Opening {}…", dir.display()),
+                    None => "No project open: Project ▸ Open or New.".to_owned(),
+                })
+            });
             return;
         };
         let maps = state.map.maps.clone().filter(|m| m.dir == project.dir);
@@ -194,9 +199,8 @@ impl MapView {
                     .on_hover_text(tip);
             }
             ui.separator();
-            ui.label("Colour by");
             let (filters, units) = maps.map_or((0, 0), |m| (m.filters, m.units));
-            egui::ComboBox::from_id_salt("map-colour-by")
+            egui::ComboBox::from_label("colour by")
                 .selected_text(self.colour_by.name())
                 .show_ui(ui, |ui| {
                     for facet in Facet::ALL {
@@ -269,7 +273,7 @@ impl MapView {
                 }
             }
             ui.separator();
-            ui.toggle_value(&mut self.box_mode, "▭ Box select")
+            ui.toggle_value(&mut self.box_mode, "Box select")
                 .on_hover_text("Drag a box to make a set of the tracks inside (off: drag pans)");
             ui.add(egui::Slider::new(&mut self.size_scale, 0.5..=3.0).text("point size"));
             let exportable = maps.is_some_and(|m| self.exported_map(m).is_some());
@@ -606,8 +610,10 @@ impl MapView {
         plot: &egui::Response,
     ) {
         if plot.drag_started() {
-            self.box_start = plot
-                .interact_pointer_pos()
+            // The drag is recognised a few pixels after the press: the box starts at the press.
+            let origin = ui.input(|i| i.pointer.press_origin());
+            self.box_start = origin
+                .or(plot.interact_pointer_pos())
                 .map(|p| transform.value_from_position(p));
         }
         let (Some(start), Some(now)) = (
@@ -647,7 +653,7 @@ impl MapView {
         }
         ui.separator();
         let Some(set) = state.selection_set.clone() else {
-            ui.weak("Box select (▭) to make a set of tracks.");
+            ui.weak("Box select to make a set of tracks.");
             return;
         };
         ui.horizontal(|ui| {
