@@ -198,14 +198,16 @@ fn rgb(hex: u32) -> Color32 {
     Color32::from_rgb((hex >> 16) as u8, (hex >> 8) as u8, hex as u8)
 }
 
-/// The palette in use: Tableau 20, or Okabe–Ito when `colour_blind`. Tableau's grey pair is
-/// left out, as grey means "other".
+/// The palette in use: Tableau 20, or Okabe–Ito when `colour_blind`. Tableau's dark hues come
+/// before its light ones (so that a few categories get distinct hues, not a dark/light pair),
+/// and its grey pair is left out, as grey means "other".
 pub fn palette(colour_blind: bool) -> Vec<Color32> {
     if colour_blind {
         OKABE_ITO.iter().map(|&c| rgb(c)).collect()
     } else {
-        TABLEAU_20
-            .iter()
+        let dark = TABLEAU_20.iter().step_by(2);
+        let light = TABLEAU_20.iter().skip(1).step_by(2);
+        dark.chain(light)
             .filter(|&&c| c != 0x7f7f7f && c != 0xc7c7c7)
             .map(|&c| rgb(c))
             .collect()

@@ -145,7 +145,8 @@ impl MapView {
         self.refresh_colours(state, &project);
         egui::Panel::right("map-legend")
             .resizable(true)
-            .default_size(200.0)
+            .default_size(220.0)
+            .min_size(160.0)
             .show(ui, |ui| self.side_panel(ui, state, &project));
         ui.columns(wanted.len(), |columns| {
             for (ui, &of) in columns.iter_mut().zip(wanted) {
@@ -258,7 +259,8 @@ impl MapView {
             }
             ui.checkbox(&mut self.colour_blind, "Colour-blind palette")
                 .on_hover_text("Okabe–Ito's 7 colours instead of Tableau's");
-            ui.separator();
+        });
+        ui.horizontal_wrapped(|ui| {
             ui.label("Search").on_hover_text(
                 "Highlight tracks whose title, artist, album, kind or tags contain every word",
             );
@@ -344,7 +346,9 @@ impl MapView {
                     .request_repaint_after(std::time::Duration::from_millis(250));
                 return;
             }
-            let has_map = maps.is_some_and(|m| m.predicted.is_some() || m.cf.is_some());
+            // Until the maps are read it is not known whether the form should start open.
+            let Some(maps) = maps else { return };
+            let has_map = maps.predicted.is_some() || maps.cf.is_some();
             egui::CollapsingHeader::new("New map")
                 .default_open(!has_map)
                 .show(ui, |ui| {

@@ -24,7 +24,7 @@ mod map_view;
 mod picker;
 mod project_data;
 mod selection;
-mod spatial_index;
+pub mod spatial_index;
 mod spectrogram;
 mod spectrogram_data;
 mod state;
