@@ -113,19 +113,24 @@ fn frames(dir: &Path, points: usize) {
     harness.step();
     harness.drag_at(centre);
     harness.step();
-    let mut times = Vec::new();
+    let (mut times, mut layouts) = (Vec::new(), Vec::new());
     for frame in 0..120 {
         // Back and forth, 4 px a frame.
         let offset = ((frame % 40) as f32 - 20.0).abs() * 4.0;
         let started = Instant::now();
         harness.hover_at(centre + egui::vec2(offset, offset * 0.5));
         harness.step();
+        layouts.push(started.elapsed());
         harness.render().expect("the frame renders");
         times.push(started.elapsed());
     }
     harness.drop_at(centre);
     let (median, p99) = quantiles(times);
-    println!("{points} points, panning, 1280×800 (layout + render): median {median:.1} ms, p99 {p99:.1} ms");
+    let (layout_median, layout_p99) = quantiles(layouts);
+    println!(
+        "{points} points, panning, 1280×800: frame (layout + render + readback) median {median:.1} ms, \
+         p99 {p99:.1} ms; layout alone median {layout_median:.1} ms, p99 {layout_p99:.1} ms"
+    );
 }
 
 fn hover_lookups(positions: &[[f32; 2]]) {

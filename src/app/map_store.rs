@@ -95,8 +95,8 @@ impl MapStore {
                 Some("t-SNE map: cancelling (the old map stays)".into())
             }
             MapCommand::Values(by) => {
-                if !self.values.contains_key(&by) {
-                    self.values.insert(by, Err("reading…".into()));
+                if let std::collections::hash_map::Entry::Vacant(entry) = self.values.entry(by) {
+                    entry.insert(Err("reading…".into()));
                     map_data::request_values(sender, project.dir.clone(), by);
                 }
                 None

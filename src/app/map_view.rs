@@ -44,6 +44,9 @@ struct Shaded {
     match_colours: Versioned<[Color32]>,
 }
 
+/// The positions of the matches on one map, for (its positions, the matches) generations.
+type Overlay = ((u64, u64), Versioned<[[f32; 2]]>);
+
 pub struct MapView {
     shown: Shown,
     colour_by: ColourBy,
@@ -62,8 +65,8 @@ pub struct MapView {
     iterations: usize,
     /// Each plot's screen transform last frame (predicted, CF).
     transforms: [Option<PlotTransform>; 2],
-    /// Each map's matched positions, for (its positions, the matches) generations.
-    overlays: [Option<((u64, u64), Versioned<[[f32; 2]]>)>; 2],
+    /// Each map's matched positions.
+    overlays: [Option<Overlay>; 2],
 }
 
 impl Default for MapView {
