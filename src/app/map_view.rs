@@ -538,7 +538,10 @@ impl MapView {
         let ring_colour = ui.visuals().strong_text_color();
         let response = Plot::new(("map", index))
             .data_aspect(1.0)
-            .x_axis_label(format!("t-SNE 1 ({})", of_name(map.of)))
+            // egui_plot's x labels want 60 px apart; t-SNE's short numbers fit in 30.
+            .custom_x_axes(vec![egui_plot::AxisHints::new_x()
+                .label(format!("t-SNE 1 ({})", of_name(map.of)))
+                .label_spacing(30.0..=50.0)])
             .y_axis_label("t-SNE 2")
             .show_x(false)
             .show_y(false)
