@@ -481,3 +481,39 @@ fn map_view_snapshot_and_no_map_offers_the_job() {
     harness.get_by_label("No map of the CF factors yet");
     harness.get_by_label("Make t-SNE map (CF factors)");
 }
+
+#[test]
+fn map_export_writes_the_points_as_csv_and_png() {
+    let dir = project_with_map("map-export");
+    let mut harness = map_harness(&dir);
+    harness.get_by_label("Export PNG + CSV").click();
+    step_until(&mut harness, "the export", |app| {
+        app.state.status.starts_with("map exported")
+    });
+    let csv = std::fs::read_to_string(dir.join("maps/tsne_view.csv")).expect("the CSV");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "id,artist,title,x,y,colour");
+    assert_eq!(lines.len(), 31, "a header and a line per track");
+    let tracks = Project::open(&dir)
+        .expect("opens")
+        .catalog()
+        .tracks()
+        .expect("tracks");
+    for (row, line) in lines[1..].iter().enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        let n = fields.len();
+        let (x, y): (f32, f32) = (
+            fields[n - 3].parse().expect("x"),
+            fields[n - 2].parse().expect("y"),
+        );
+        assert_eq!([x, y], lattice(row), "line {row}: {line}");
+        assert_eq!(fields[n - 1], tracks[row].tags[0], "the style colours it");
+    }
+    let png = std::fs::File::open(dir.join("maps/tsne_view.png")).expect("the PNG");
+    let info = png::Decoder::new(std::io::BufReader::new(png))
+        .read_info()
+        .expect("a PNG")
+        .info()
+        .clone();
+    assert_eq!((info.width, info.height), (2000, 2000));
+}
