@@ -20,7 +20,7 @@ binary=$1 project=$2 out=$3 settle=${DEEPCUTS_SCREENSHOT_SETTLE:-6}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 # A private config folder: screenshots show the default layout, not the user's.
 export XDG_DATA_HOME=$(mktemp -d) XDG_CONFIG_HOME=$(mktemp -d)
-for view in library spectrogram jobs filters playlists similar outliers; do
+for view in library map filters playlists spectrogram similar outliers jobs; do
   "$binary" app "$project" --view "$view" &
   pid=$!
   window=""

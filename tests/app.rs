@@ -786,3 +786,221 @@ fn filters_view_with_256_filters_frame_times() {
         quantiles(renders)
     );
 }
+
+/// Map coordinates of the fixture's 30 tracks: a 6 × 5 lattice, one unit apart, each point
+/// nudged by a different small amount so that no two share an x or a y.
+fn lattice(row: usize) -> [f32; 2] {
+    let nudge = row as f32 * 0.013;
+    [(row % 6) as f32 + nudge, (row / 6) as f32 - nudge]
+}
+
+/// The fixture with `maps/tsne.npy` written directly (no t-SNE run): track i at `lattice(i)`.
+fn project_with_map(name: &str) -> PathBuf {
+    let dir = project(name);
+    let map = ndarray::Array2::from_shape_fn((30, 2), |(row, axis)| lattice(row)[axis]);
+    deepcuts::io::npy::write(&dir.join("maps/tsne.npy"), &map).expect("the map is written");
+    dir
+}
+
+/// Opens the map view on `dir` and waits until every track is on screen.
+fn map_harness(dir: &Path) -> Harness<'static, DeepcutsApp> {
+    let (player, _sink) = capture_player();
+    let mut harness = harness(dir, ViewKind::Map, player);
+    step_until(&mut harness, "the map on screen", |app| {
+        (0..30).all(|row| app.map_point_on_screen(row).is_some())
+    });
+    harness
+}
+
+/// The screen position of map coordinates, from a linear fit through where two tracks are
+/// drawn (an independent check of the plot's transform).
+fn screen_of(harness: &Harness<'_, DeepcutsApp>) -> impl Fn([f32; 2]) -> egui::Pos2 {
+    let (a, b) = (0, 29);
+    let (pa, pb) = (
+        harness.state().map_point_on_screen(a).expect("on screen"),
+        harness.state().map_point_on_screen(b).expect("on screen"),
+    );
+    let (ma, mb) = (lattice(a), lattice(b));
+    let sx = (pb.x - pa.x) / (mb[0] - ma[0]);
+    let sy = (pb.y - pa.y) / (mb[1] - ma[1]);
+    move |m: [f32; 2]| egui::pos2(pa.x + (m[0] - ma[0]) * sx, pa.y + (m[1] - ma[1]) * sy)
+}
+
+#[test]
+fn map_hover_names_the_track_and_a_click_selects_it() {
+    let dir = project_with_map("map-hover");
+    let mut harness = map_harness(&dir);
+    let tracks = Project::open(&dir)
+        .expect("opens")
+        .catalog()
+        .tracks()
+        .expect("tracks");
+    let row = 14;
+    let at = harness.state().map_point_on_screen(row).expect("on screen");
+    // A pixel or two off the point still finds it.
+    harness.hover_at(at + egui::vec2(1.5, -1.0));
+    harness.run_steps(3);
+    let wanted = &tracks[row];
+    harness.get_by_label(&format!("{} – {}", wanted.artist, wanted.title));
+    harness.get_by_label(&format!("style: {}", wanted.tags[0]));
+
+    harness.drag_at(at);
+    harness.run_steps(1);
+    harness.drop_at(at);
+    harness.run_steps(3);
+    assert_eq!(harness.state().state.selection, Some(row));
+}
+
+#[test]
+fn map_box_select_takes_exactly_the_points_inside() {
+    let dir = project_with_map("map-box");
+    let mut harness = map_harness(&dir);
+    harness.get_by_label("Box select").click();
+    harness.run_steps(2);
+    let screen = screen_of(&harness);
+    // A box over map x ∈ [0.6, 3.7], y ∈ [0.5, 2.9], dragged corner to corner.
+    let (from, to) = ([0.6, 2.9], [3.7, 0.5]);
+    let expected: Vec<usize> = (0..30)
+        .filter(|&row| {
+            let p = lattice(row);
+            (0.6..=3.7).contains(&p[0]) && (0.5..=2.9).contains(&p[1])
+        })
+        .collect();
+    assert!(expected.len() > 5, "the box holds several points");
+    harness.hover_at(screen(from));
+    harness.run_steps(1);
+    harness.drag_at(screen(from));
+    harness.run_steps(1);
+    for step in 1..=5 {
+        let t = step as f32 / 5.0;
+        let m = [
+            from[0] + (to[0] - from[0]) * t,
+            from[1] + (to[1] - from[1]) * t,
+        ];
+        harness.hover_at(screen(m));
+        harness.run_steps(1);
+    }
+    harness.drop_at(screen(to));
+    harness.run_steps(3);
+    let set = harness
+        .state()
+        .state
+        .selection_set
+        .clone()
+        .expect("the box made a set");
+    assert_eq!(set.rows, expected);
+    harness.get_by_label_contains(&format!("{} tracks", expected.len()));
+}
+
+#[test]
+fn map_search_highlights_matches_and_dims_the_rest() {
+    let dir = project_with_map("map-search");
+    let mut harness = map_harness(&dir);
+    let tracks = Project::open(&dir)
+        .expect("opens")
+        .catalog()
+        .tracks()
+        .expect("tracks");
+    // The first track's style: some tracks share it, others do not.
+    let word = tracks[0].tags[0].clone();
+    let matching: Vec<usize> = (0..30)
+        .filter(|&row| {
+            let t = &tracks[row];
+            let word = word.to_lowercase();
+            [&t.title, &t.artist, &t.album, &t.kind]
+                .iter()
+                .any(|f| f.to_lowercase().contains(&word))
+                || t.tags.iter().any(|tag| tag.to_lowercase().contains(&word))
+        })
+        .collect();
+    assert!(!matching.is_empty() && matching.len() < 30);
+    harness
+        .get_by_role(egui::accesskit::Role::TextInput)
+        .focus();
+    harness.run_steps(1);
+    harness
+        .get_by_role(egui::accesskit::Role::TextInput)
+        .type_text(&word);
+    harness.run_steps(3);
+    harness.get_by_label(&format!("{} matches", matching.len()));
+
+    // Pixels: a match keeps its colour, the rest fade into the background.
+    harness.remove_cursor();
+    harness.run_steps(2);
+    let image = harness.render().expect("renders");
+    let pixel = |pos: egui::Pos2| {
+        let p = image.get_pixel(pos.x.round() as u32, pos.y.round() as u32);
+        [i32::from(p[0]), i32::from(p[1]), i32::from(p[2])]
+    };
+    let background =
+        pixel(harness.state().map_point_on_screen(0).expect("on screen") + egui::vec2(0.0, 25.0));
+    let contrast = |row: usize| {
+        let p = pixel(harness.state().map_point_on_screen(row).expect("on screen"));
+        (0..3)
+            .map(|c| (p[c] - background[c]).abs())
+            .max()
+            .unwrap_or(0)
+    };
+    let weakest_match = matching.iter().map(|&row| contrast(row)).min().unwrap_or(0);
+    assert!(
+        weakest_match > 60,
+        "every match stands out ({weakest_match})"
+    );
+    for row in (0..30).filter(|row| !matching.contains(row)) {
+        assert!(
+            contrast(row) < weakest_match / 2,
+            "other {row} is dimmed ({} against matches' {weakest_match})",
+            contrast(row)
+        );
+    }
+}
+
+#[test]
+fn map_view_snapshot_and_no_map_offers_the_job() {
+    let dir = project_with_map("map-snapshot");
+    let mut harness = map_harness(&dir);
+    harness.get_by_label("Colour: style");
+    harness.snapshot("map");
+
+    // The CF map is not made yet: the view says so and offers the job.
+    harness.get_by_label("CF").click();
+    harness.run_steps(3);
+    harness.get_by_label("No map of the CF factors yet");
+    harness.get_by_label("Make t-SNE map (CF factors)");
+}
+
+#[test]
+fn map_export_writes_the_points_as_csv_and_png() {
+    let dir = project_with_map("map-export");
+    let mut harness = map_harness(&dir);
+    harness.get_by_label("Export PNG + CSV").click();
+    step_until(&mut harness, "the export", |app| {
+        app.state.status.starts_with("map exported")
+    });
+    let csv = std::fs::read_to_string(dir.join("maps/tsne_view.csv")).expect("the CSV");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "id,artist,title,x,y,colour");
+    assert_eq!(lines.len(), 31, "a header and a line per track");
+    let tracks = Project::open(&dir)
+        .expect("opens")
+        .catalog()
+        .tracks()
+        .expect("tracks");
+    for (row, line) in lines[1..].iter().enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        let n = fields.len();
+        let (x, y): (f32, f32) = (
+            fields[n - 3].parse().expect("x"),
+            fields[n - 2].parse().expect("y"),
+        );
+        assert_eq!([x, y], lattice(row), "line {row}: {line}");
+        assert_eq!(fields[n - 1], tracks[row].tags[0], "the style colours it");
+    }
+    let png = std::fs::File::open(dir.join("maps/tsne_view.png")).expect("the PNG");
+    let info = png::Decoder::new(std::io::BufReader::new(png))
+        .read_info()
+        .expect("a PNG")
+        .info()
+        .clone();
+    assert_eq!((info.width, info.height), (2000, 2000));
+}

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::audio::player::{PcmSource, Player};
 use crate::pipeline::{Event, RunReport, Stage, StageOutcome};
 
+use super::map_data::MapMessage;
 use super::project_data::ProjectData;
 use super::results_data::Answer;
 use super::spectrogram_data::{Activations, MelImage};
@@ -44,6 +45,8 @@ pub enum Message {
     Job(Event),
     /// The running job ended.
     JobEnded(Result<JobEnd, String>),
+    /// The map view's background work (maps read, values, the t-SNE job, an export).
+    Map(MapMessage),
 }
 
 /// How a job ended.

@@ -52,6 +52,41 @@ impl Default for LibraryView {
     }
 }
 
+/// A search as the library and the map read it: every word (case-insensitive) in a track's
+/// title, artist, album, kind or tags.
+pub struct SearchQuery {
+    words: Vec<String>,
+}
+
+impl SearchQuery {
+    pub fn new(text: &str) -> Self {
+        Self {
+            words: text
+                .to_lowercase()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+
+    /// Whether the query has no words (everything matches).
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    pub fn matches(&self, track: &crate::project::Track) -> bool {
+        self.words.iter().all(|word| {
+            [&track.title, &track.artist, &track.album, &track.kind]
+                .iter()
+                .any(|field| field.to_lowercase().contains(word.as_str()))
+                || track
+                    .tags
+                    .iter()
+                    .any(|tag| tag.to_lowercase().contains(word.as_str()))
+        })
+    }
+}
+
 /// Row height: text of 14 px with room around it.
 const ROW_HEIGHT: f32 = 20.0;
 
@@ -99,21 +134,9 @@ impl LibraryView {
         if self.order_for.as_ref() == Some(&key) {
             return;
         }
-        let needle = self.search.to_lowercase();
-        let words: Vec<&str> = needle.split_whitespace().collect();
+        let query = SearchQuery::new(&self.search);
         let mut order: Vec<usize> = (0..project.tracks.len())
-            .filter(|&row| {
-                let track = &project.tracks[row];
-                words.iter().all(|word| {
-                    [&track.title, &track.artist, &track.album, &track.kind]
-                        .iter()
-                        .any(|field| field.to_lowercase().contains(word))
-                        || track
-                            .tags
-                            .iter()
-                            .any(|tag| tag.to_lowercase().contains(word))
-                })
-            })
+            .filter(|&row| query.matches(&project.tracks[row]))
             .collect();
         let tracks = &project.tracks;
         match self.sort {

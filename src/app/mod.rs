@@ -19,6 +19,10 @@ mod filters_view;
 mod job_progress;
 mod jobs_view;
 mod library;
+mod map_data;
+mod map_points;
+mod map_store;
+mod map_view;
 mod outliers_view;
 mod picker;
 mod playlists_view;
@@ -26,6 +30,7 @@ mod project_data;
 mod results_data;
 mod selection;
 mod similar_view;
+pub mod spatial_index;
 mod spectrogram;
 mod spectrogram_data;
 mod state;
@@ -45,23 +50,26 @@ pub use state::{AppState, Command};
 )]
 pub enum ViewKind {
     Library,
-    Spectrogram,
-    Jobs,
+    Map,
     Filters,
     Playlists,
+    Spectrogram,
     Similar,
     Outliers,
+    Jobs,
 }
 
 impl ViewKind {
-    pub const ALL: [ViewKind; 7] = [
+    /// In the tab bar's order (APP.md): the keys 1–8 follow it.
+    pub const ALL: [ViewKind; 8] = [
         ViewKind::Library,
-        ViewKind::Spectrogram,
-        ViewKind::Jobs,
+        ViewKind::Map,
         ViewKind::Filters,
         ViewKind::Playlists,
+        ViewKind::Spectrogram,
         ViewKind::Similar,
         ViewKind::Outliers,
+        ViewKind::Jobs,
     ];
 
     pub fn title(self) -> &'static str {
@@ -69,6 +77,7 @@ impl ViewKind {
             ViewKind::Library => "Library",
             ViewKind::Spectrogram => "Spectrogram",
             ViewKind::Jobs => "Jobs",
+            ViewKind::Map => "Map",
             ViewKind::Filters => "Filters",
             ViewKind::Playlists => "Playlists",
             ViewKind::Similar => "Similar",
@@ -116,6 +125,7 @@ struct AnalysisViews {
     playlists: playlists_view::PlaylistsView,
     similar: similar_view::SimilarView,
     outliers: outliers_view::OutliersView,
+    map: map_view::MapView,
 }
 
 impl DeepcutsApp {
@@ -156,6 +166,12 @@ impl DeepcutsApp {
             jobs: jobs_view::JobsView::default(),
             analysis: AnalysisViews::default(),
         }
+    }
+
+    /// Where track `row` is drawn on the map view, in screen points, when it was on screen
+    /// last frame (tests and scripts drive the map with it).
+    pub fn map_point_on_screen(&self, row: usize) -> Option<egui::Pos2> {
+        self.analysis.map.screen_position(&self.state, row)
     }
 
     /// One frame: apply what arrived and what views asked, then draw every panel.
@@ -213,7 +229,7 @@ impl DeepcutsApp {
             self.library.focus_search = true;
             self.state.send(Command::ShowView(ViewKind::Library));
         }
-        const VIEW_KEYS: [egui::Key; 7] = [
+        const VIEW_KEYS: [egui::Key; 8] = [
             egui::Key::Num1,
             egui::Key::Num2,
             egui::Key::Num3,
@@ -221,6 +237,7 @@ impl DeepcutsApp {
             egui::Key::Num5,
             egui::Key::Num6,
             egui::Key::Num7,
+            egui::Key::Num8,
         ];
         for (key, view) in VIEW_KEYS.into_iter().zip(ViewKind::ALL) {
             if pressed(key) {
@@ -279,6 +296,7 @@ impl egui_tiles::Behavior<ViewKind> for Behavior<'_> {
             ViewKind::Playlists => self.analysis.playlists.ui(ui, self.state),
             ViewKind::Similar => self.analysis.similar.ui(ui, self.state),
             ViewKind::Outliers => self.analysis.outliers.ui(ui, self.state),
+            ViewKind::Map => self.analysis.map.ui(ui, self.state),
         });
         egui_tiles::UiResponse::None
     }
@@ -337,6 +355,9 @@ pub fn run(options: AppOptions) -> Result<(), AppError> {
         "deepcuts",
         native,
         Box::new(move |cc| {
+            if let Some(render_state) = &cc.wgpu_render_state {
+                map_points::set_target_format(&cc.egui_ctx, render_state.target_format);
+            }
             Ok(Box::new(DeepcutsApp::new(
                 &cc.egui_ctx,
                 cc.storage,

@@ -18,6 +18,7 @@ use crate::usage::LogFormat;
 use super::background::{self, JobEnd, Message, RunningJob, Sender};
 use super::colormap::Colormap;
 use super::job_progress::JobProgress;
+use super::map_store::{MapCommand, MapStore};
 use super::project_data::ProjectData;
 use super::results_data::{Analysis, Request};
 use super::spectrogram_data::{self, Activations, MelImage, NetCache};
@@ -62,6 +63,18 @@ pub enum Command {
     /// Show conv1 filter `k`'s activation under the spectrogram (where a playlist entry
     /// peaked).
     ShowFilter(usize),
+    /// Make the set of tracks chosen together (a box on the map) the current one (`None`
+    /// clears it).
+    SelectSet(Option<TrackSet>),
+    Map(MapCommand),
+}
+
+/// Tracks chosen together (a box on the map), for a playlist view to list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackSet {
+    pub name: String,
+    /// Track rows, ascending.
+    pub rows: Vec<usize>,
 }
 
 /// The spectrogram of the selected track, as far as it is known.
@@ -88,6 +101,10 @@ pub struct AppState {
     /// The folder being opened, until it is read.
     pub loading: Option<PathBuf>,
     pub selection: Option<usize>,
+    /// The current set of tracks (a map box selection).
+    pub selection_set: Option<TrackSet>,
+    /// The t-SNE maps and their job.
+    pub map: MapStore,
     /// The player, once the audio output was tried.
     pub player: Option<Player>,
     /// The output's state in words ("no audio output: …" is a normal state).
@@ -145,6 +162,8 @@ impl AppState {
             project: None,
             loading: None,
             selection: None,
+            selection_set: None,
+            map: MapStore::default(),
             player,
             audio_status,
             now_playing: None,
@@ -272,6 +291,15 @@ impl AppState {
                 }
             }
             Message::Job(event) => self.jobs.apply(event),
+            Message::Map(message) => {
+                let (status, reload) = self.map.receive(message);
+                if let Some(status) = status {
+                    self.status = status;
+                }
+                if reload {
+                    self.reload();
+                }
+            }
             Message::JobEnded(result) => {
                 let cancelled = self
                     .job
@@ -314,6 +342,7 @@ impl AppState {
                 if !reopened {
                     self.status = format!("{}: {} tracks", data.dir.display(), data.tracks.len());
                     self.selection = (!data.tracks.is_empty()).then_some(0);
+                    self.selection_set = None;
                     self.mel = None;
                     self.activations = None;
                     self.remember(data.dir.clone());
@@ -331,9 +360,11 @@ impl AppState {
                     }
                     self.activations = None;
                 }
-                // Predictions may have changed with the project.
+                // Predictions and maps may have changed with the project.
                 self.analysis.load(&self.sender, data.dir.clone());
-                self.project = Some(Arc::from(data));
+                let data: Arc<ProjectData> = Arc::from(data);
+                super::map_data::request_maps(&self.sender, &data);
+                self.project = Some(data);
                 if std::mem::take(&mut self.run_pipeline_on_open) {
                     self.start_job(None, RunOptions::default());
                 }
@@ -499,6 +530,12 @@ impl AppState {
             Command::DismissReport => self.report = None,
             Command::Analysis(request) => self.analysis.request(&self.sender, request),
             Command::ShowFilter(filter) => self.show_filter = Some(filter),
+            Command::SelectSet(set) => self.selection_set = set,
+            Command::Map(command) => {
+                if let Some(status) = self.map.apply(command, &self.sender, self.project.as_ref()) {
+                    self.status = status;
+                }
+            }
         }
     }
 
