@@ -96,7 +96,7 @@ impl LibraryView {
             ui.centered_and_justified(|ui| {
                 ui.label(match &state.loading {
                     Some(dir) => format!("Opening {}…", dir.display()),
-                    None => "No project open: Project ▸ Open or New.".to_owned(),
+                    None => "No project open: Project > Open or New.".to_owned(),
                 });
             });
             return;
