@@ -93,12 +93,7 @@ const ROW_HEIGHT: f32 = 20.0;
 impl LibraryView {
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &mut AppState) {
         let Some(project) = state.project.clone() else {
-            ui.centered_and_justified(|ui| {
-                ui.label(match &state.loading {
-                    Some(dir) => format!("Opening {}…", dir.display()),
-                    None => "No project open: Project > Open or New.".to_owned(),
-                });
-            });
+            ui.centered_and_justified(|ui| ui.label(state.no_project_text()));
             return;
         };
         ui.horizontal(|ui| {

@@ -124,12 +124,7 @@ fn auto_radius(points: usize) -> f32 {
 impl MapView {
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &mut AppState) {
         let Some(project) = state.project.clone() else {
-            ui.centered_and_justified(|ui| {
-                ui.label(match &state.loading {
-                    Some(dir) => format!("Opening {}…", dir.display()),
-                    None => "No project open: Project > Open or New.".to_owned(),
-                })
-            });
+            ui.centered_and_justified(|ui| ui.label(state.no_project_text()));
             return;
         };
         let maps = state.map.maps.clone().filter(|m| m.dir == project.dir);

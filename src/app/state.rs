@@ -210,6 +210,14 @@ impl AppState {
         }
     }
 
+    /// What a view without a project says: the folder being opened, or how to open one.
+    pub fn no_project_text(&self) -> String {
+        match &self.loading {
+            Some(dir) => format!("Opening {}…", dir.display()),
+            None => "No project open: Project > Open or New.".to_owned(),
+        }
+    }
+
     /// Whether background work is still expected to report (for tests and the frame loop).
     pub fn is_busy(&self) -> bool {
         self.loading.is_some()
