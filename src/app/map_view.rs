@@ -211,49 +211,34 @@ impl MapView {
                     }
                     ui.selectable_value(&mut self.colour_by, ColourBy::Plays, "plays");
                 });
-            if filters > 0 {
-                let mut filter = match self.colour_by {
-                    ColourBy::Filter(k) => k,
-                    _ => 0,
-                };
-                let changed = ui
-                    .add(
-                        egui::DragValue::new(&mut filter)
-                            .range(0..=filters - 1)
-                            .prefix("filter "),
-                    )
-                    .on_hover_text("Colour by a conv1 filter's maximum over the excerpt")
-                    .changed();
-                if changed
-                    || ui
-                        .small_button("conv1")
-                        .on_hover_text("Colour by this conv1 filter")
-                        .clicked()
-                {
-                    self.colour_by = ColourBy::Filter(filter);
-                }
+            let filter = match self.colour_by {
+                ColourBy::Filter(k) => Some(k),
+                _ => None,
+            };
+            if let Some(k) = activation_picker(
+                ui,
+                filter,
+                filters,
+                (
+                    "filter ",
+                    "Colour by a conv1 filter's maximum over the excerpt",
+                ),
+                ("conv1", "Colour by this conv1 filter"),
+            ) {
+                self.colour_by = ColourBy::Filter(k);
             }
-            if units > 0 {
-                let mut unit = match self.colour_by {
-                    ColourBy::Unit(k) => k,
-                    _ => 0,
-                };
-                let changed = ui
-                    .add(
-                        egui::DragValue::new(&mut unit)
-                            .range(0..=units - 1)
-                            .prefix("unit "),
-                    )
-                    .on_hover_text("Colour by an fc2 unit's activation")
-                    .changed();
-                if changed
-                    || ui
-                        .small_button("fc2")
-                        .on_hover_text("Colour by this fc2 unit")
-                        .clicked()
-                {
-                    self.colour_by = ColourBy::Unit(unit);
-                }
+            let unit = match self.colour_by {
+                ColourBy::Unit(k) => Some(k),
+                _ => None,
+            };
+            if let Some(k) = activation_picker(
+                ui,
+                unit,
+                units,
+                ("unit ", "Colour by an fc2 unit's activation"),
+                ("fc2", "Colour by this fc2 unit"),
+            ) {
+                self.colour_by = ColourBy::Unit(k);
             }
             ui.checkbox(&mut self.colour_blind, "Colour-blind palette")
                 .on_hover_text("Okabe–Ito's 7 colours instead of Tableau's");
@@ -773,4 +758,31 @@ fn legend_ui(ui: &mut egui::Ui, legend: &Legend) {
             }
         }
     }
+}
+
+/// A number field and a button choosing one of `count` activations (conv1 filters or fc2
+/// units) to colour by, showing `current` (else 0); `Some(k)` when the field changed or the
+/// button was clicked. Nothing is drawn when there are none. `field` and `button`: each one's
+/// text and hover text.
+fn activation_picker(
+    ui: &mut egui::Ui,
+    current: Option<usize>,
+    count: usize,
+    field: (&str, &str),
+    button: (&str, &str),
+) -> Option<usize> {
+    if count == 0 {
+        return None;
+    }
+    let mut k = current.unwrap_or(0);
+    let changed = ui
+        .add(
+            egui::DragValue::new(&mut k)
+                .range(0..=count - 1)
+                .prefix(field.0),
+        )
+        .on_hover_text(field.1)
+        .changed();
+    let clicked = ui.small_button(button.0).on_hover_text(button.1).clicked();
+    (changed || clicked).then_some(k)
 }
