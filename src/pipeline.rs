@@ -8,7 +8,7 @@ mod run;
 
 pub use run::{
     blocker, eval_options, resolve_config, run, run_stage, train_config, Event, Progress, RunEnd,
-    RunOptions, RunReport, StageOutcome,
+    RunOptions, RunReport, StageOutcome, FIRST_PASS_TRACKS,
 };
 
 use std::path::Path;
@@ -20,7 +20,8 @@ use crate::project::source::TrackSource;
 use crate::project::{layout, shipped_model, Project, ProjectError};
 
 /// The stages, in the order they run (their command-line names are the commands').
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Ordered as they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Stage {
     Features,
     Cf,

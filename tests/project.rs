@@ -568,3 +568,94 @@ fn the_shipped_demo_model_is_the_network_trained_on_the_default_world() {
         picked.len()
     );
 }
+
+#[test]
+fn a_first_pass_predicts_and_maps_a_spread_sample_before_the_rest() {
+    use deepcuts::pipeline::{self, stage_status, Event, RunEnd, RunOptions, Stage, StageState};
+    use deepcuts::project::shipped_model;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    // The default demo world with its shipped model: trained, no features yet.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("demo");
+    shipped_model::create_default_demo_project(&root).unwrap();
+    let options = RunOptions {
+        first_pass: Some(8),
+        threads: Some(1),
+        ..RunOptions::default()
+    };
+    // Stop when the whole collection's features start, after the first map.
+    let cancel = AtomicBool::new(false);
+    let mut events = Vec::new();
+    let report = pipeline::run(
+        &root,
+        &options,
+        &mut |event| {
+            if let Event::Started { why, .. } = &event {
+                cancel.store(why.starts_with("stale"), Ordering::SeqCst);
+            }
+            match &event {
+                Event::Started { stage, why } => events.push((*stage, why.clone())),
+                Event::Finished { stage, .. } => events.push((*stage, "done".into())),
+                _ => {}
+            }
+        },
+        &cancel,
+    )
+    .unwrap();
+    assert_eq!(
+        report.end,
+        RunEnd::Cancelled {
+            stage: Stage::Features
+        },
+        "{events:?}"
+    );
+    let order: Vec<Stage> = events.iter().map(|(stage, _)| *stage).collect();
+    use Stage::{Features, Predict, Tsne};
+    assert_eq!(
+        order,
+        [Features, Features, Predict, Predict, Tsne, Tsne, Features, Features],
+        "{events:?}"
+    );
+    assert!(
+        events[0]
+            .1
+            .starts_with("first pass: 8 tracks spread over the collection"),
+        "{events:?}"
+    );
+    assert!(
+        events[6].1.starts_with("stale: 2992 tracks to do"),
+        "{events:?}"
+    );
+
+    // The sample: every 375th track, from the first.
+    let sample: Vec<usize> = (0..8).map(|i| i * 375).collect();
+    let project = Project::open(&root).unwrap();
+    let store = open_store(&project, Shard::ALL).unwrap();
+    let done: Vec<usize> = (0..3000)
+        .filter(|&row| store.status(row) == RowStatus::Done)
+        .collect();
+    assert_eq!(done, sample);
+    // Predictions for those tracks only; the others are listed as without features.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("predict/report.json")).unwrap()).unwrap();
+    assert_eq!(report["predicted"], 8, "{report}");
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 2992);
+    // The map: a point for each of them and none for the rest.
+    let map: Array2<f32> = ndarray_npy::read_npy(root.join("maps/tsne.npy")).unwrap();
+    let mapped: Vec<usize> = (0..3000)
+        .filter(|&row| map.row(row).iter().all(|v| v.is_finite()))
+        .collect();
+    assert_eq!(mapped, sample);
+    // Both are up to date with the features there are; the features are not done.
+    for stage in [Predict, Tsne] {
+        assert_eq!(
+            stage_status(&project, stage).unwrap().state,
+            StageState::Done
+        );
+    }
+    assert_eq!(
+        stage_status(&project, Features).unwrap().state,
+        StageState::Stale("2992 tracks to do".into())
+    );
+}

@@ -4,7 +4,7 @@
 
 use egui_plot::{Legend, Line, Plot};
 
-use crate::pipeline::{RunOptions, StageState};
+use crate::pipeline::{RunOptions, StageState, FIRST_PASS_TRACKS};
 
 use super::job_progress::{clock, LastRun};
 use super::project_data::StageRow;
@@ -35,6 +35,7 @@ impl JobsView {
             epochs: Some(self.epochs),
             factors: Some(self.factors),
             threads: None,
+            first_pass: Some(FIRST_PASS_TRACKS),
         }
     }
 

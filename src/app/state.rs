@@ -298,7 +298,14 @@ impl AppState {
                     self.status = line;
                 }
             }
-            Message::Job(event) => self.jobs.apply(event),
+            Message::Job(event) => {
+                // The views fill in as each stage's results arrive, not at the end of a run.
+                let finished = matches!(&event, pipeline::Event::Finished { outcome, .. } if !outcome.cancelled);
+                self.jobs.apply(event);
+                if finished {
+                    self.reload();
+                }
+            }
             Message::Map(message) => {
                 let (status, reload) = self.map.receive(message);
                 if let Some(status) = status {
@@ -374,7 +381,11 @@ impl AppState {
                 super::map_data::request_maps(&self.sender, &data);
                 self.project = Some(data);
                 if std::mem::take(&mut self.run_pipeline_on_open) {
-                    self.start_job(None, RunOptions::default());
+                    let options = RunOptions {
+                        first_pass: Some(pipeline::FIRST_PASS_TRACKS),
+                        ..RunOptions::default()
+                    };
+                    self.start_job(None, options);
                 }
             }
             Err(error) => {

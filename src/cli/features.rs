@@ -61,6 +61,7 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<Outcome> {
     let options = ExtractOptions {
         retry_failed: args.retry_failed,
         threads: args.threads,
+        sample: None,
     };
     let bar = progress::bar(0, "features");
     let started = std::time::Instant::now();

@@ -28,6 +28,10 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// With a trained model: features of this many tracks spread over the collection first,
+    /// then their predictions and map, then the rest (the app's first launch does 1000).
+    #[arg(long, value_name = "TRACKS")]
+    first_pass: Option<usize>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -67,6 +71,7 @@ pub fn demo_world() -> anyhow::Result<Outcome> {
         config: None,
         epochs: None,
         threads: None,
+        first_pass: None,
     })?;
     if matches!(outcome, Outcome::Success) {
         let d = dir.display();
@@ -106,6 +111,7 @@ fn run_pipeline(args: &Args) -> anyhow::Result<Outcome> {
         epochs: args.epochs,
         factors: None,
         threads: args.threads,
+        first_pass: args.first_pass,
     };
     let mut printer = Printer::default();
     let report = pipeline::run(

@@ -36,6 +36,9 @@ pub struct ExtractOptions {
     pub retry_failed: bool,
     /// Worker threads; `None` uses all cores.
     pub threads: Option<usize>,
+    /// Compute only this many of the pending rows, spread evenly over them (every k-th), so
+    /// that a first pass covers the whole collection; `None`: all of them.
+    pub sample: Option<usize>,
 }
 
 /// Computes every pending row among `rows` (full-array rows the store holds). `load(row)`
@@ -67,6 +70,10 @@ where
             RowStatus::Pending => true,
         })
         .collect();
+    let pending = match options.sample {
+        Some(n) if n < pending.len() => spread(&pending, n),
+        _ => pending,
+    };
     let total = pending.len();
     progress(0, total);
     if total == 0 {
@@ -131,6 +138,11 @@ where
     report.cancelled =
         cancel.load(Ordering::Relaxed) && report.computed + report.failed.len() < total;
     Ok(report)
+}
+
+/// `n` of `rows` (n < rows.len()) at even steps from the first: row `⌊i·len/n⌋` for i < n.
+fn spread(rows: &[usize], n: usize) -> Vec<usize> {
+    (0..n).map(|i| rows[i * rows.len() / n]).collect()
 }
 
 #[cfg(test)]
@@ -236,5 +248,33 @@ mod tests {
         .unwrap();
         assert!(report.cancelled);
         assert_eq!(store.counts(), (0, 0, 4));
+    }
+
+    #[test]
+    fn a_sample_computes_rows_spread_over_the_pending_ones_and_the_rest_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = FeatureStore::open(dir.path(), 10, Shard::ALL).unwrap();
+        let cancel = AtomicBool::new(false);
+        let load = |r| Ok::<_, String>(decoded(tone(r), &[]));
+        let rows: Vec<usize> = (0..10).collect();
+        let sample = ExtractOptions {
+            sample: Some(4),
+            ..ExtractOptions::default()
+        };
+        let report = extract(&mut store, &rows, load, sample, &mut |_, _| {}, &cancel).unwrap();
+        assert_eq!(report.computed, 4);
+        // Every 2.5th row from the first: 0, 2, 5, 7.
+        let done: Vec<usize> = (0..10)
+            .filter(|&r| store.status(r) == RowStatus::Done)
+            .collect();
+        assert_eq!(done, [0, 2, 5, 7]);
+        // A sample as large as what is left computes all of it.
+        let rest = ExtractOptions {
+            sample: Some(6),
+            ..ExtractOptions::default()
+        };
+        let report = extract(&mut store, &rows, load, rest, &mut |_, _| {}, &cancel).unwrap();
+        assert_eq!((report.computed, report.already_done), (6, 4));
+        assert_eq!(store.counts(), (10, 0, 0));
     }
 }

@@ -25,6 +25,10 @@ use crate::features::{self, ExtractOptions, Shard};
 use crate::predict::{predict_project, PredictOptions};
 use crate::project::{cf_stage, layout, Project, ProjectError};
 
+/// The first pass the app asks for: about 100 s of the demo world's features on 2 cores,
+/// enough tracks for every filter's playlist and a map with all its clusters.
+pub const FIRST_PASS_TRACKS: usize = 1000;
+
 /// The options a person chooses for a run (everything else is each stage's default).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunOptions {
@@ -39,6 +43,11 @@ pub struct RunOptions {
     pub factors: Option<usize>,
     /// Worker threads (default: all cores).
     pub threads: Option<usize>,
+    /// When the model is trained and more tracks than this lack features: compute a sample
+    /// of this many spread over the collection first, then predict and map it, before the
+    /// rest. The views fill in minutes before the whole collection is done (the app's first
+    /// launch on the demo world); the later stages then run again on everything.
+    pub first_pass: Option<usize>,
 }
 
 /// What a running stage reports: one vocabulary for every stage.
@@ -117,6 +126,11 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<RunReport, PipelineError> {
     let mut some_failed = false;
+    if let Some(tracks) = options.first_pass {
+        if let Some(end) = first_pass(dir, tracks, options, progress, cancel, &mut some_failed)? {
+            return Ok(RunReport { end, some_failed });
+        }
+    }
     for stage in Stage::ALL {
         let project = Project::open(dir)?;
         if let Some(reason) = blocker(&project, stage)? {
@@ -149,6 +163,41 @@ pub fn run(
     })
 }
 
+/// The first pass of [`RunOptions::first_pass`]: features of a sample of `tracks`, then
+/// `predict` and `tsne`, when the model is trained and there is more than that to do and the
+/// run goes as far as the map. Returns how the run ended when it stopped here (cancelled).
+fn first_pass(
+    dir: &Path,
+    tracks: usize,
+    options: &RunOptions,
+    progress: Progress<'_>,
+    cancel: &AtomicBool,
+    some_failed: &mut bool,
+) -> Result<Option<RunEnd>, PipelineError> {
+    let project = Project::open(dir)?;
+    let pending = features::open_store(&project, Shard::ALL)?.counts().2;
+    let wanted = options.until.is_none_or(|until| until >= Stage::Tsne)
+        && pending > tracks
+        && project.catalog().has_plays().map_err(ProjectError::from)?
+        && stage_status(&project, Stage::Train)?.state == StageState::Done;
+    drop(project);
+    if !wanted {
+        return Ok(None);
+    }
+    for (stage, sample) in [
+        (Stage::Features, Some(tracks)),
+        (Stage::Predict, None),
+        (Stage::Tsne, None),
+    ] {
+        let outcome = stage_run(dir, stage, options, sample, progress, cancel)?;
+        *some_failed |= outcome.failed_items > 0;
+        if outcome.cancelled || cancel.load(Ordering::SeqCst) {
+            return Ok(Some(RunEnd::Cancelled { stage }));
+        }
+    }
+    Ok(None)
+}
+
 /// Why `stage` cannot run on `project` yet, when it cannot: no play counts (all but
 /// features), or no features at all (the convnet's stages).
 pub fn blocker(project: &Project, stage: Stage) -> Result<Option<String>, PipelineError> {
@@ -174,6 +223,19 @@ pub fn run_stage(
     progress: Progress<'_>,
     cancel: &AtomicBool,
 ) -> Result<StageOutcome, PipelineError> {
+    stage_run(dir, stage, options, None, progress, cancel)
+}
+
+/// [`run_stage`], computing the features of only a sample of tracks when `sample` is given
+/// (the first pass).
+fn stage_run(
+    dir: &Path,
+    stage: Stage,
+    options: &RunOptions,
+    sample: Option<usize>,
+    progress: Progress<'_>,
+    cancel: &AtomicBool,
+) -> Result<StageOutcome, PipelineError> {
     let project = Project::open(dir)?;
     let state = stage_status(&project, stage)?.state;
     let why = match &state {
@@ -184,14 +246,18 @@ pub fn run_stage(
             format!("interrupted after epoch {epochs_done}, resuming")
         }
     };
-    progress(Event::Started {
-        stage,
-        why: why.clone(),
-    });
+    let why = match sample {
+        Some(tracks) => format!(
+            "first pass: {tracks} tracks spread over the collection, so that predictions and \
+             the map come early; {why}"
+        ),
+        None => why,
+    };
+    progress(Event::Started { stage, why });
     let resume = matches!(state, StageState::Interrupted { .. });
     let threads = options.threads.unwrap_or(0);
     let outcome = match stage {
-        Stage::Features => run_features(&project, options, progress, cancel)?,
+        Stage::Features => run_features(&project, options, sample, progress, cancel)?,
         Stage::Cf => {
             let config = WmfConfig {
                 factors: options.factors.unwrap_or(WmfConfig::default().factors),
@@ -351,6 +417,7 @@ fn run_tsne(
 fn run_features(
     project: &Project,
     options: &RunOptions,
+    sample: Option<usize>,
     progress: Progress<'_>,
     cancel: &AtomicBool,
 ) -> Result<StageOutcome, PipelineError> {
@@ -361,6 +428,7 @@ fn run_features(
         ExtractOptions {
             retry_failed: false,
             threads: options.threads,
+            sample,
         },
         &mut |done, total| {
             progress(Event::Items {
