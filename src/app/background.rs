@@ -59,6 +59,11 @@ pub enum JobEnd {
 /// sender wait (backpressure), never the UI.
 const CHANNEL_CAPACITY: usize = 1024;
 
+/// How soon progress is drawn: at most one frame a second for it, because a frame drawn in
+/// software costs about 0.1 s of CPU that a job on two cores needs more (drawn at every
+/// feature row, the UI took a core and the first launch's features went at half speed).
+const PROGRESS_REPAINT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The sending side, cloned into every task; each send asks the UI to repaint.
 #[derive(Clone)]
 pub struct Sender {
@@ -85,10 +90,11 @@ impl Sender {
         self.ctx.request_repaint();
     }
 
-    /// Sends `message` unless the channel is full (progress that the next one replaces).
+    /// Sends `message` unless the channel is full (progress that the next one replaces); the
+    /// UI shows it within [`PROGRESS_REPAINT`].
     pub fn offer(&self, message: Message) {
         match self.channel.try_send(message) {
-            Ok(()) => self.ctx.request_repaint(),
+            Ok(()) => self.ctx.request_repaint_after(PROGRESS_REPAINT),
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {}
         }
     }

@@ -139,7 +139,11 @@ impl TopBar {
                     step.done,
                     step.total
                 ));
-                ui.add(egui::ProgressBar::new(step.fraction()).desired_width(100.0));
+                ui.add(
+                    egui::ProgressBar::new(step.fraction())
+                        .desired_width(100.0)
+                        .corner_radius(2),
+                );
             } else if state.job.is_some() {
                 ui.separator();
                 ui.spinner();

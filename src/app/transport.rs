@@ -76,19 +76,7 @@ pub fn ui(ui: &mut egui::Ui, state: &mut AppState) {
     });
 }
 
-/// The status line: the latest message, and the running job's progress.
+/// The status line: the latest message (the running job's progress is in the top bar).
 pub fn status_line(ui: &mut egui::Ui, state: &AppState) {
-    ui.horizontal(|ui| {
-        if let Some(step) = &state.jobs.step {
-            let left = step
-                .time_left()
-                .map_or(String::new(), |d| format!(", {} left", clock(d)));
-            ui.add(
-                egui::ProgressBar::new(step.fraction())
-                    .desired_width(120.0)
-                    .text(format!("{} {}/{}{left}", step.step, step.done, step.total)),
-            );
-        }
-        ui.label(&state.status);
-    });
+    ui.label(&state.status);
 }
