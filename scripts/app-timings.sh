@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The app's start-up time and idle CPU, from the real binary under a virtual display:
+# The app's start-up time, idle CPU and frame times, from the real binary under a virtual display:
 #   scripts/app-timings.sh PROJECT_DIR [IDLE_SECONDS]   (default 10)
-# Prints the seconds from launch to the window being mapped, and the CPU the process used while
-# idle, 3 s later (per cent of one core over IDLE_SECONDS; nothing plays or runs).
+# Prints the seconds from launch to the window being mapped, the CPU the process used while
+# idle, 3 s later (per cent of one core over IDLE_SECONDS; nothing plays or runs), and the frame
+# times (median, 99th percentile, eframe's measure: UI + drawing, no vsync) while the library
+# is scrolled with the mouse wheel for about 10 s.
 # Needs xvfb, xauth and xdotool (scripts/setup-system.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,19 +21,42 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 export XDG_DATA_HOME=$(mktemp -d) XDG_CONFIG_HOME=$(mktemp -d)
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+frames=$(mktemp)
 started=$(date +%s.%N)
-"$binary" app "$project" --view library 2>/dev/null &
+DEEPCUTS_FRAME_TIMES=$frames "$binary" app "$project" --view library 2>/dev/null &
 pid=$!
-xdotool search --sync --name '^deepcuts$' >/dev/null
+window=$(xdotool search --sync --name '^deepcuts$' | head -1)
 mapped=$(date +%s.%N)
-# Settle: the project is read and drawn, background work ends.
-sleep 3
+# Settle: the project is read and drawn, background work ends (no frame for 2 s; at most 60 s).
+for _ in $(seq 30); do
+  seen=$(wc -l < "$frames")
+  sleep 2
+  [[ $(wc -l < "$frames") == "$seen" ]] && break
+done
 before=$(cpu "$pid")
 sleep "$idle"
 after=$(cpu "$pid")
+# Scroll the table: 150 wheel steps down and back up, about 33 a second.
+xdotool mousemove --window "$window" 400 300
+skip=$(wc -l < "$frames")
+xdotool click --repeat 150 --delay 30 5
+xdotool click --repeat 150 --delay 30 4
+sleep 0.5
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 awk -v s="$started" -v m="$mapped" -v b="$before" -v a="$after" -v t="$ticks" -v i="$idle" \
   'BEGIN { printf "window mapped after %.2f s; idle CPU %.2f%% of one core over %d s\n", m - s, 100 * (a - b) / t / i, i }'
+# Column 1: the frame's time; column 2: the wall time since the previous frame.
+summary() { # $1: column; $2: label
+  tail -n +"$((skip + 1))" "$frames" | awk -v c="$1" '{ print $c }' | sort -g | awk -v label="$2" \
+    '{ v[NR] = $1 } END {
+      if (NR == 0) { print "no frames recorded while scrolling"; exit 1 }
+      printf "%s: median %.1f ms, 99th percentile %.1f ms, max %.1f ms (%d frames)\n",
+        label, v[int((NR + 1) / 2)], v[int(0.99 * (NR - 1)) + 1], v[NR], NR }'
+}
+summary 1 "scrolling, frame time (UI + drawing)"
+summary 2 "scrolling, time between frames"
+
+rm -f "$frames"
 INNER
 xvfb-run -a -s "-screen 0 1280x800x24" bash "$inner" "$binary" "$project" "$idle"

@@ -16,6 +16,7 @@
 mod background;
 mod colormap;
 mod filters_view;
+mod frame_log;
 mod job_progress;
 mod jobs_view;
 mod library;
@@ -116,6 +117,8 @@ pub struct DeepcutsApp {
     spectrogram: spectrogram::SpectrogramView,
     jobs: jobs_view::JobsView,
     analysis: AnalysisViews,
+    /// Frame times for `DEEPCUTS_FRAME_TIMES`.
+    frame_log: Option<frame_log::FrameLog>,
 }
 
 /// The analysis views' own state.
@@ -165,6 +168,7 @@ impl DeepcutsApp {
             spectrogram: spectrogram::SpectrogramView::default(),
             jobs: jobs_view::JobsView::default(),
             analysis: AnalysisViews::default(),
+            frame_log: frame_log::FrameLog::from_env(),
         }
     }
 
@@ -310,7 +314,10 @@ impl egui_tiles::Behavior<ViewKind> for Behavior<'_> {
 }
 
 impl eframe::App for DeepcutsApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        if let Some(log) = &mut self.frame_log {
+            log.record(frame.info());
+        }
         self.ui_root(ui);
     }
 
