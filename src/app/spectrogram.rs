@@ -110,15 +110,17 @@ impl SpectrogramView {
             0.0
         };
         let plot_height = (ui.available_height() - activation_height - 24.0).max(160.0);
-        let link = ui.scope_id().with("time");
+        let time = TimeAxis {
+            link: ui.scope_id().with("time"),
+            span: time_span(image),
+        };
         let colormap = state.colormap;
         let mut seek = None;
         ui.horizontal(|ui| {
-            let width = ui.available_width() - 70.0;
+            let width = ui.available_width() - COLOUR_BAR_WIDTH;
             ui.vertical(|ui| {
                 ui.set_width(width);
-                seek =
-                    spectrogram_plot(ui, image, texture, playhead.map(|p| p.0), plot_height, link);
+                seek = spectrogram_plot(ui, texture, playhead.map(|p| p.0), plot_height, &time);
             });
             colour_bar(ui, image, colormap, plot_height);
         });
@@ -134,7 +136,7 @@ impl SpectrogramView {
             }
         }
         if let Some(filters) = project.conv1_filters {
-            self.activation_ui(ui, state, filters, playhead.map(|p| p.0), link, row);
+            self.activation_ui(ui, state, filters, playhead.map(|p| p.0), &time, row);
         }
     }
 
@@ -144,7 +146,7 @@ impl SpectrogramView {
         state: &mut AppState,
         filters: usize,
         playhead: Option<f64>,
-        link: egui::Id,
+        time: &TimeAxis,
         row: usize,
     ) {
         let mut play_from = None;
@@ -183,12 +185,20 @@ impl SpectrogramView {
                     .collect();
                 let peak_point = peak(activations, self.filter)
                     .map(|(t, v)| [activations.time_secs(t), f64::from(v)]);
+                // Under the spectrogram on the same time axis: as wide, the same axis
+                // width on the left, the colour bar's width left empty on the right.
+                let width = ui.available_width() - COLOUR_BAR_WIDTH;
                 Plot::new("activation")
                     .height(ui.available_height().max(100.0))
-                    .link_axis(link, [true, false])
-                    .link_cursor(link, [true, false])
+                    .width(width)
+                    .link_axis(time.link, [true, false])
+                    .link_cursor(time.link, [true, false])
+                    .include_x(time.span.0)
+                    .include_x(time.span.1)
+                    .set_margin_fraction(egui::vec2(0.0, 0.05))
                     .x_axis_label("time (s)")
                     .y_axis_label("activation")
+                    .y_axis_min_width(Y_AXIS_WIDTH)
                     .allow_scroll(false)
                     .show(ui, |plot| {
                         plot.line(Line::new(format!("filter {}", self.filter), series));
@@ -212,6 +222,13 @@ impl SpectrogramView {
     }
 }
 
+/// Width of the y axes' tick labels, the same for the spectrogram and the activation under it
+/// so that their time axes line up.
+const Y_AXIS_WIDTH: f32 = 60.0;
+
+/// Room right of the spectrogram for its colour bar (and right of the activation, to match).
+const COLOUR_BAR_WIDTH: f32 = 70.0;
+
 /// The filter's largest activation: (conv1 frame, value).
 fn peak(activations: &Activations, filter: usize) -> Option<(usize, f32)> {
     if filter >= activations.conv1.nrows() {
@@ -229,26 +246,37 @@ fn peak(activations: &Activations, filter: usize) -> Option<(usize, f32)> {
         })
 }
 
+/// The time axis the spectrogram and the activation under it share.
+struct TimeAxis {
+    /// egui_plot's link group: zooming or panning one moves the other.
+    link: egui::Id,
+    /// Seconds the image spans.
+    span: (f64, f64),
+}
+
+/// Seconds `image` spans: frame t is centred at start + t·hop, so half a hop either side.
+fn time_span(image: &MelImage) -> (f64, f64) {
+    let x0 = image.start_secs - super::spectrogram_data::HOP_SECS / 2.0;
+    (x0, x0 + image.duration_secs())
+}
+
 /// The spectrogram image on time × mel axes; returns the time clicked, if any.
 fn spectrogram_plot(
     ui: &mut egui::Ui,
-    image: &MelImage,
     texture: &egui::TextureHandle,
     playhead: Option<f64>,
     height: f32,
-    link: egui::Id,
+    time: &TimeAxis,
 ) -> Option<f64> {
     let mel_max = hz_to_mel(FMAX_HZ);
-    let hop = super::spectrogram_data::HOP_SECS;
-    // Frame t is centred at start + t·hop: the image spans half a hop either side.
-    let x0 = image.start_secs - hop / 2.0;
-    let x1 = x0 + image.duration_secs();
+    let (x0, x1) = time.span;
     let response = Plot::new("spectrogram")
         .height(height)
-        .link_axis(link, [true, false])
-        .link_cursor(link, [true, false])
+        .link_axis(time.link, [true, false])
+        .link_cursor(time.link, [true, false])
         .x_axis_label("time (s)")
         .y_axis_label("frequency (Hz, mel scale)")
+        .y_axis_min_width(Y_AXIS_WIDTH)
         .y_grid_spacer(hz_grid)
         .y_axis_formatter(|mark, _| hz_label(mel_to_hz(mark.value)))
         .label_formatter(|hover| {
@@ -266,7 +294,8 @@ fn spectrogram_plot(
         .include_x(x1)
         .set_margin_fraction(egui::vec2(0.0, 0.0))
         .allow_scroll(false)
-        .show_grid([false, true])
+        // Grid lines would cut across the image; the Hz ticks are on the axis.
+        .show_grid(false)
         .show(ui, |plot| {
             plot.image(PlotImage::new(
                 "log-mel",
