@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_size([1280.0, 800.0])
         .wgpu()
         .build_ui_state(
-            |ui, app: &mut DeepcutsApp| app.ui_root(ui),
+            |ui, app: &mut DeepcutsApp| app.ui_offscreen(ui),
             DeepcutsApp::new(&egui::Context::default(), None, options, Some(player)),
         );
     let opened = Instant::now();

@@ -226,7 +226,7 @@ fn harness(dir: &Path, view: ViewKind, player: Player) -> Harness<'static, Deepc
         .with_size([1280.0, 800.0])
         .wgpu()
         .build_ui_state(
-            |ui, app: &mut DeepcutsApp| app.ui_root(ui),
+            |ui, app: &mut DeepcutsApp| app.ui_offscreen(ui),
             DeepcutsApp::new(&egui::Context::default(), None, options, Some(player)),
         )
 }

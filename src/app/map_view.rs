@@ -142,6 +142,7 @@ impl MapView {
         };
         self.refresh_colours(state, &project);
         egui::Panel::right("map-legend")
+            .frame(super::unfilled(egui::Frame::side_top_panel(ui.style())))
             .resizable(true)
             .default_size(220.0)
             .min_size(160.0)
