@@ -27,11 +27,12 @@ DEEPCUTS_FRAME_TIMES=$frames "$binary" app "$project" --view library 2>/dev/null
 pid=$!
 window=$(xdotool search --sync --name '^deepcuts$' | head -1)
 mapped=$(date +%s.%N)
-# Settle: the project is read and drawn, background work ends (no frame for 2 s; at most 60 s).
+# Settle: the project is read and drawn, background work ends (neither a frame nor a CPU tick
+# for 2 s; at most 60 s).
 for _ in $(seq 30); do
-  seen=$(wc -l < "$frames")
+  seen=$(wc -l < "$frames") used=$(cpu "$pid")
   sleep 2
-  [[ $(wc -l < "$frames") == "$seen" ]] && break
+  [[ $(wc -l < "$frames") == "$seen" && $(cpu "$pid") == "$used" ]] && break
 done
 before=$(cpu "$pid")
 sleep "$idle"
