@@ -14,7 +14,7 @@ use crate::analysis::names::Named;
 use crate::analysis::playlists::PlaylistQuery;
 use crate::analysis::results::FilterStat;
 
-use super::results_data::{results_or_why, Request, ResultsData};
+use super::results_data::{answer_or_wait, results_or_why, Request, ResultsData};
 use super::state::{AppState, Command};
 use super::track_list::{self, clock_secs, Entry, Heading, NUMBER};
 use super::ViewKind;
@@ -354,20 +354,9 @@ impl FiltersView {
         });
         for query in queries {
             ui.add_space(6.0);
-            let answer = match state.analysis.playlists.get(&query) {
-                None => {
-                    state.send(Command::Analysis(Request::Playlist(query)));
-                    continue;
-                }
-                Some(None) => {
-                    ui.spinner();
-                    continue;
-                }
-                Some(Some(Err(error))) => {
-                    ui.colored_label(ui.visuals().error_fg_color, error);
-                    continue;
-                }
-                Some(Some(Ok(answer))) => Arc::clone(answer),
+            let pending = state.analysis.playlists.get(&query).cloned();
+            let Some(answer) = answer_or_wait(ui, state, pending, Request::Playlist(query)) else {
+                continue;
             };
             ui.horizontal(|ui| {
                 ui.strong(match query {

@@ -3,12 +3,10 @@
 //! below the rest of their list are flagged, with the distance and the track's kind as the
 //! explanation, so a researcher can hear why an intro or a cover would be filtered out.
 
-use std::sync::Arc;
-
 use crate::analysis::outliers::{OutlierQuery, DEFAULT_FLAG_SPREAD};
 
-use super::results_data::{results_or_why, unavailable_ui, Request};
-use super::state::{AppState, Command};
+use super::results_data::{answer_or_wait, results_or_why, unavailable_ui, Request};
+use super::state::AppState;
 use super::track_list::{self, Entry, NUMBER};
 
 #[derive(Default)]
@@ -47,20 +45,10 @@ impl OutliersView {
                 return;
             }
         };
-        let judgement = match state.analysis.outliers.get(&query) {
-            None => {
-                state.send(Command::Analysis(Request::Outliers(query)));
-                return;
-            }
-            Some(None) => {
-                ui.spinner();
-                return;
-            }
-            Some(Some(Err(error))) => {
-                ui.label(error);
-                return;
-            }
-            Some(Some(Ok(judgement))) => Arc::clone(judgement),
+        let pending = state.analysis.outliers.get(&query).cloned();
+        let Some(judgement) = answer_or_wait(ui, state, pending, Request::Outliers(query.clone()))
+        else {
+            return;
         };
         ui.heading(match &query {
             OutlierQuery::User(user) => format!("CF recommendations for {user}"),

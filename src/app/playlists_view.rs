@@ -4,12 +4,10 @@
 //! audition steps through the playlist, a few seconds of each entry from its peak (Space
 //! still pauses, and the audition waits); export writes the CLI's M3U8 and JSON files.
 
-use std::sync::Arc;
-
 use crate::analysis::playlists::PlaylistQuery;
 use crate::analysis::results::FilterStat;
 
-use super::results_data::{results_or_why, Request, ResultsData};
+use super::results_data::{answer_or_wait, results_or_why, Request, ResultsData};
 use super::state::{AppState, Command};
 use super::track_list::{self, clock_secs, play, Entry, Heading, NUMBER};
 
@@ -80,20 +78,9 @@ impl PlaylistsView {
             self.audition = None;
             state.send(Command::Analysis(Request::Show(next)));
         }
-        let answer = match state.analysis.playlists.get(&query) {
-            None => {
-                state.send(Command::Analysis(Request::Show(query)));
-                return;
-            }
-            Some(None) => {
-                ui.spinner();
-                return;
-            }
-            Some(Some(Err(error))) => {
-                ui.colored_label(ui.visuals().error_fg_color, error);
-                return;
-            }
-            Some(Some(Ok(answer))) => Arc::clone(answer),
+        let pending = state.analysis.playlists.get(&query).cloned();
+        let Some(answer) = answer_or_wait(ui, state, pending, Request::Show(query)) else {
+            return;
         };
         let entries: Vec<Entry> = answer
             .playlist

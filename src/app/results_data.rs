@@ -403,6 +403,32 @@ impl Analysis {
     }
 }
 
+/// An answer of the store, when it is computed. Otherwise the view shows what there is
+/// instead: nothing yet (and `ask` is sent, when it was never asked), a spinner while it is
+/// computed, or its error.
+pub fn answer_or_wait<T>(
+    ui: &mut egui::Ui,
+    state: &mut super::AppState,
+    pending: Option<Pending<T>>,
+    ask: Request,
+) -> Option<Arc<T>> {
+    match pending {
+        None => {
+            state.send(super::Command::Analysis(ask));
+            None
+        }
+        Some(None) => {
+            ui.spinner();
+            None
+        }
+        Some(Some(Err(error))) => {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+            None
+        }
+        Some(Some(Ok(answer))) => Some(answer),
+    }
+}
+
 /// What an analysis view shows when there are no results: why, and the job that makes them.
 /// Returns the results when they are there.
 pub fn results_or_why(ui: &mut egui::Ui, state: &mut super::AppState) -> Option<Arc<ResultsData>> {
