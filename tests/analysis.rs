@@ -291,6 +291,99 @@ fn similar_playlist_is_brute_force_cosine_with_the_query_first() {
     }
 }
 
+#[test]
+fn region_playlist_is_the_tracks_inside_most_typical_first() {
+    let dir = tempfile::tempdir().expect("temp");
+    let factors = make_project(dir.path());
+    let p = dir.path().to_str().expect("utf-8");
+    // Track i on a lattice at (i mod 8, i div 8); track 20 unmapped.
+    let at = |i: usize| [(i % 8) as f32, (i / 8) as f32];
+    let map = Array2::from_shape_fn(
+        (TRACKS, 2),
+        |(i, axis)| {
+            if i == 20 {
+                f32::NAN
+            } else {
+                at(i)[axis]
+            }
+        },
+    );
+    npy::write(&dir.path().join("maps/tsne.npy"), &map).expect("map");
+    // A triangle whose long edge is y = x + 0.1: lattice points with 1 <= x <= 3 and
+    // 1 <= y <= x are inside, no point lies on an edge.
+    let out = ok(&[
+        "playlist",
+        p,
+        "--region",
+        "0.5,0.6 3.5,0.6 3.5,3.6",
+        "-k",
+        "100",
+        "--out",
+        "triangle",
+    ]);
+    assert!(
+        out.contains("lasso of 3 vertices on the predicted map"),
+        "{out}"
+    );
+    let inside: Vec<usize> = (0..TRACKS)
+        .filter(|&i| {
+            let [x, y] = at(i);
+            i != 20 && predicted(i) && (1.0..=3.0).contains(&x) && y >= 1.0 && y <= x
+        })
+        .collect();
+    assert_eq!(inside, [9, 10, 11, 18, 19, 27]);
+    let unit = |i: usize| {
+        let row: Vec<f64> = factors.row(i).iter().map(|&v| f64::from(v)).collect();
+        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+        row.into_iter().map(|v| v / norm).collect::<Vec<f64>>()
+    };
+    let mut centre = vec![0.0; FACTORS];
+    for &i in &inside {
+        for (c, v) in centre.iter_mut().zip(unit(i)) {
+            *c += v;
+        }
+    }
+    let norm = centre.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let want = ranked(
+        inside.iter().map(|&i| {
+            let cosine: f64 = unit(i).iter().zip(&centre).map(|(a, b)| a * b / norm).sum();
+            (i, cosine)
+        }),
+        100,
+    );
+    let json = read_json(&dir.path().join("playlists/triangle.json"));
+    assert_eq!(json["kind"], "region");
+    assert_eq!(json["query"]["of"], "predicted");
+    assert_eq!(json["query"]["vertices"][2][1].as_f64(), Some(3.6));
+    let got = ids_and_scores(&json);
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.0, w.0);
+        assert!((g.1 - w.1).abs() < 1e-5, "{g:?} {w:?}");
+    }
+
+    // Two corners make a box, edges inside; -k caps the list, most typical kept.
+    ok(&[
+        "playlist", p, "--region", "3,2 1,1", "-k", "2", "--out", "box",
+    ]);
+    let boxed = ids_and_scores(&read_json(&dir.path().join("playlists/box.json")));
+    assert_eq!(boxed.len(), 2);
+    let in_box = [9, 10, 11, 18, 19];
+    assert!(boxed.iter().all(|(id, _)| in_box.contains(id)), "{boxed:?}");
+    assert!(boxed[0].1 >= boxed[1].1);
+
+    let error = fails(&["playlist", p, "--region", "0,0 1;2"]);
+    assert!(
+        error.contains("vertex 1") && error.contains("`1`"),
+        "{error}"
+    );
+    let error = fails(&["playlist", p, "--region", "0,0 1,1", "--of", "cf"]);
+    assert!(
+        error.contains("tsne_cf.npy") && error.contains("tsne"),
+        "{error}"
+    );
+}
+
 /// A strict reader of extended M3U as players read it: `#EXTM3U` first; each entry is
 /// `#EXTINF:<integer seconds>,<title>`, optional `#EXTVLCOPT:start-time=<seconds>`, then one
 /// path line; no other lines, no blank lines, no control characters.

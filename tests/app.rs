@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use deepcuts::analysis::names::{Named, Names};
+use deepcuts::analysis::playlists::PlaylistQuery;
 use deepcuts::app::{AppOptions, DeepcutsApp, ViewKind};
 use deepcuts::audio::player::{CaptureSink, OutputFormat, PlaybackState, Player};
 use deepcuts::convnet::{ConvnetConfig, ConvnetWeights};
@@ -890,6 +891,92 @@ fn map_box_select_takes_exactly_the_points_inside() {
         .expect("the box made a set");
     assert_eq!(set.rows, expected);
     harness.get_by_label_contains(&format!("{} tracks", expected.len()));
+}
+
+#[test]
+fn map_lasso_takes_exactly_the_points_inside_and_opens_them_as_a_playlist() {
+    let (dir, _) = analysed_project("map-lasso", FILTERS);
+    let map = ndarray::Array2::from_shape_fn((30, 2), |(row, axis)| lattice(row)[axis]);
+    npy::write(&dir.join("maps/tsne.npy"), &map).expect("the map is written");
+    let mut harness = map_harness(&dir);
+    wait_for_results(&mut harness);
+    harness.get_by_label("Lasso select").click();
+    harness.run_steps(2);
+    let screen = screen_of(&harness);
+    // An L: map x ∈ (0.5, 4.5) × y ∈ (0.5, 1.5), and x ∈ (0.5, 1.5) × y ∈ (0.5, 3.5); every
+    // lattice point is at least 0.1 from its edges.
+    let corners = [
+        [0.5, 0.5],
+        [4.5, 0.5],
+        [4.5, 1.5],
+        [1.5, 1.5],
+        [1.5, 3.5],
+        [0.5, 3.5],
+        [0.5, 0.5],
+    ];
+    let inside = |p: [f32; 2]| {
+        let within = |v: f32, lo: f32, hi: f32| v > lo && v < hi;
+        (within(p[0], 0.5, 4.5) && within(p[1], 0.5, 1.5))
+            || (within(p[0], 0.5, 1.5) && within(p[1], 0.5, 3.5))
+    };
+    let expected: Vec<usize> = (0..30).filter(|&row| inside(lattice(row))).collect();
+    assert!(expected.len() > 5, "the L holds several points");
+    harness.hover_at(screen(corners[0]));
+    harness.run_steps(1);
+    harness.drag_at(screen(corners[0]));
+    harness.run_steps(1);
+    for edge in corners.windows(2) {
+        for step in 1..=8 {
+            let t = step as f32 / 8.0;
+            let m = [
+                edge[0][0] + (edge[1][0] - edge[0][0]) * t,
+                edge[0][1] + (edge[1][1] - edge[0][1]) * t,
+            ];
+            harness.hover_at(screen(m));
+            harness.run_steps(1);
+        }
+    }
+    harness.drop_at(screen(corners[0]));
+    harness.run_steps(3);
+    let set = harness
+        .state()
+        .state
+        .selection_set
+        .clone()
+        .expect("the lasso made a set");
+    assert_eq!(set.rows, expected);
+    harness.get_by_label_contains(&format!(
+        "lasso of {} vertices",
+        set.region.vertices().len()
+    ));
+
+    // The set as a playlist: every track inside, shown in the Playlists view.
+    harness.get_by_label("Open as playlist").click();
+    let query = PlaylistQuery::Region(set.region.clone());
+    step_until(&mut harness, "the region's playlist", |app| {
+        matches!(app.state.analysis.playlists.get(&query), Some(Some(Ok(_))))
+    });
+    harness.run_steps(2);
+    let Some(Some(Ok(answer))) = harness
+        .state()
+        .state
+        .analysis
+        .playlists
+        .get(&query)
+        .cloned()
+    else {
+        unreachable!("waited for above")
+    };
+    let mut ids: Vec<usize> = answer
+        .playlist
+        .entries
+        .iter()
+        .map(|e| e.id as usize)
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, expected);
+    harness.get_by_label_contains("on the predicted map");
+    harness.get_by_label("typical");
 }
 
 #[test]

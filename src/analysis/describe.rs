@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::names::{Named, Names};
+use super::names::Names;
 use super::playlists::{filter_playlists, Activations, Playlist, PlaylistQuery};
 use super::results::{AnalysisError, Candidates, FilterStat, ProjectResults};
 use crate::project::Track;
@@ -239,13 +239,9 @@ pub fn describe(
         .iter()
         .find(|f| f.facet == Facet::Style)
         .map_or(0, |f| f.labels.len());
-    let name = match playlist.query {
-        PlaylistQuery::Filter { filter, .. } => names.get(Named::Filter(filter)),
-        PlaylistQuery::Unit { unit } => names.get(Named::Unit(unit)),
-        PlaylistQuery::Similar { .. } => None,
-    };
+    let name = playlist.query.named().and_then(|what| names.get(what));
     Description {
-        query: playlist.query,
+        query: playlist.query.clone(),
         name: name.map(str::to_owned),
         facets,
         styles,
@@ -286,7 +282,7 @@ pub fn ranking_tsv(descriptions: &[Description]) -> String {
         text.push_str(&format!(
             "{}\t{}\t{}\t{:.3}\t{}\t{}\t{:.2}\t{:.3}\t{:.2}\t{}\t{}\t{:.2}\n",
             d.query.kind(),
-            d.query.index(),
+            serde_json::to_string(&d.query.json()).expect("plain data"),
             d.name.as_deref().unwrap_or(""),
             label.map_or(0.0, |l| l.selectivity),
             facet,

@@ -13,6 +13,7 @@ pub mod neighbours;
 pub mod outliers;
 pub mod playlist_files;
 pub mod playlists;
+pub mod regions;
 pub mod results;
 pub mod top_k;
 pub mod tsne;

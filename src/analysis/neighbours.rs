@@ -61,6 +61,11 @@ impl CosineIndex {
         Self::new(vectors, &vec![true; vectors.nrows()])
     }
 
+    /// Length of each vector.
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
     /// Number of rows (tracks).
     pub fn len(&self) -> usize {
         self.present.len()

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::playlists::Playlist;
+use super::playlists::{Playlist, QueryJson};
 use super::results::{AnalysisError, Candidates, ProjectResults};
 use crate::io::atomic::write_bytes_atomic;
 use crate::project::audio_source::TrackAudio;
@@ -26,7 +26,7 @@ pub const AUDIO_DIR: &str = "audio";
 #[derive(Serialize)]
 struct PlaylistJson<'a> {
     kind: &'static str,
-    query: u64,
+    query: QueryJson,
     title: String,
     from: &'static str,
     model: &'a Path,
@@ -49,7 +49,7 @@ struct EntryJson<'a> {
 pub fn to_json(results: &ProjectResults, playlist: &Playlist) -> String {
     let json = PlaylistJson {
         kind: playlist.query.kind(),
-        query: playlist.query.index(),
+        query: playlist.query.json(),
         title: playlist.query.title(),
         from: match playlist.from {
             Candidates::All => "all",

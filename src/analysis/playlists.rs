@@ -1,15 +1,19 @@
 //! Playlists (seed, "Analysis" and "Similarity-based playlists"): the tracks that most
 //! excite a conv1 filter (by its maximum or its mean over time, each entry with the moment in
-//! the file where the filter peaked), the tracks that most excite an fc2 unit, and the tracks
-//! nearest a query by cosine of predicted factors, query first.
+//! the file where the filter peaked), the tracks that most excite an fc2 unit, the tracks
+//! nearest a query by cosine of predicted factors, query first, and the tracks inside a region
+//! of the t-SNE map, most typical of the region first.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ndarray::Array2;
 
+use super::names::Named;
 use super::neighbours::CosineIndex;
+use super::regions::MapRegion;
 use super::results::{AnalysisError, Candidates, FilterStat, ProjectResults};
 use super::top_k::{top_k_columns, Scored};
+use super::tsne::stage::MapOf;
 use crate::audio::excerpt::excerpt_start;
 use crate::audio::ANALYSIS_RATE_HZ;
 use crate::convnet::config::{CENTRE_CROP_OFFSET, KERNEL_FRAMES};
@@ -17,7 +21,7 @@ use crate::dsp::mel::HOP_LENGTH;
 use crate::project::Track;
 
 /// What a playlist answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PlaylistQuery {
     /// The tracks with the highest conv1 `stat` of `filter`.
     Filter { filter: usize, stat: FilterStat },
@@ -25,6 +29,17 @@ pub enum PlaylistQuery {
     Unit { unit: usize },
     /// The tracks nearest `track` by cosine of predicted factors; `track` first.
     Similar { track: u32 },
+    /// The tracks inside a region of a map (a box or lasso drawn on it), ranked by cosine of
+    /// their predicted factors to the region's mean direction: the most typical first.
+    Region(MapRegion),
+}
+
+/// What a playlist's JSON says it answers: a filter or unit index, a track id, or a region.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum QueryJson {
+    Index(u64),
+    Region { of: MapOf, vertices: Vec<[f32; 2]> },
 }
 
 impl PlaylistQuery {
@@ -41,36 +56,65 @@ impl PlaylistQuery {
             } => "filter-mean",
             PlaylistQuery::Unit { .. } => "unit",
             PlaylistQuery::Similar { .. } => "similar",
+            PlaylistQuery::Region(_) => "region",
         }
     }
 
-    /// The filter index, unit index or track id the playlist is about.
-    pub fn index(&self) -> u64 {
-        match *self {
-            PlaylistQuery::Filter { filter, .. } => filter as u64,
-            PlaylistQuery::Unit { unit } => unit as u64,
-            PlaylistQuery::Similar { track } => u64::from(track),
+    /// The `query` field of the JSON file: the filter index, unit index or track id the
+    /// playlist is about, or the region's map and vertices.
+    pub fn json(&self) -> QueryJson {
+        match self {
+            PlaylistQuery::Filter { filter, .. } => QueryJson::Index(*filter as u64),
+            PlaylistQuery::Unit { unit } => QueryJson::Index(*unit as u64),
+            PlaylistQuery::Similar { track } => QueryJson::Index(u64::from(*track)),
+            PlaylistQuery::Region(region) => QueryJson::Region {
+                of: region.of,
+                vertices: region.vertices().to_vec(),
+            },
         }
     }
 
-    /// The default file name (without extension): `filter-12-max`, `unit-7`, `similar-123`.
+    /// The default file name (without extension): `filter-12-max`, `unit-7`, `similar-123`,
+    /// `region-predicted-1a2b3c4d` (a hash of the vertices).
     pub fn file_stem(&self) -> String {
-        match *self {
+        match self {
             PlaylistQuery::Filter { filter, stat } => format!("filter-{filter}-{}", stat.name()),
             PlaylistQuery::Unit { unit } => format!("unit-{unit}"),
             PlaylistQuery::Similar { track } => format!("similar-{track}"),
+            PlaylistQuery::Region(region) => {
+                format!("region-{}-{}", map_name(region.of), region.key())
+            }
+        }
+    }
+
+    /// The filter or unit whose saved name the playlist carries.
+    pub fn named(&self) -> Option<Named> {
+        match *self {
+            PlaylistQuery::Filter { filter, .. } => Some(Named::Filter(filter)),
+            PlaylistQuery::Unit { unit } => Some(Named::Unit(unit)),
+            PlaylistQuery::Similar { .. } | PlaylistQuery::Region(_) => None,
         }
     }
 
     /// A title for people: "conv1 filter 12, max activation".
     pub fn title(&self) -> String {
-        match *self {
+        match self {
             PlaylistQuery::Filter { filter, stat } => {
                 format!("conv1 filter {filter}, {} activation", stat.name())
             }
             PlaylistQuery::Unit { unit } => format!("fc2 unit {unit}"),
             PlaylistQuery::Similar { track } => format!("similar to track {track}"),
+            PlaylistQuery::Region(region) => {
+                format!("{} on the {} map", region.shape(), map_name(region.of))
+            }
         }
+    }
+}
+
+fn map_name(of: MapOf) -> &'static str {
+    match of {
+        MapOf::Predicted => "predicted",
+        MapOf::Cf => "cf",
     }
 }
 
@@ -135,23 +179,53 @@ pub fn playlist(
     k: usize,
 ) -> Result<Playlist, AnalysisError> {
     let candidates = results.candidates(from)?;
-    let scored: Vec<Scored> = match query {
-        PlaylistQuery::Filter { filter, stat } => {
+    let scored: Vec<Scored> = match &query {
+        &PlaylistQuery::Filter { filter, stat } => {
             results.check_filter(filter)?;
             let column = activations.conv1(stat).column(filter);
             super::top_k::top_k(candidates.iter().map(|&id| (id, column[id as usize])), k)
         }
-        PlaylistQuery::Unit { unit } => {
+        &PlaylistQuery::Unit { unit } => {
             results.check_unit(unit)?;
             let column = activations.fc2.column(unit);
             super::top_k::top_k(candidates.iter().map(|&id| (id, column[id as usize])), k)
         }
-        PlaylistQuery::Similar { track } => {
+        &PlaylistQuery::Similar { track } => {
             results.predicted_track(track)?;
             activations.similar.nearest(track, &candidates, k)
         }
+        PlaylistQuery::Region(region) => {
+            region_tracks(results, &activations.similar, region, &candidates, k)?
+        }
     };
     Ok(finish(results, activations, query, from, scored))
+}
+
+/// The candidates inside `region`, the `k` most typical first: by cosine to the normalised
+/// mean of their unit vectors (the region's direction in the predicted space).
+fn region_tracks(
+    results: &ProjectResults,
+    similar: &CosineIndex,
+    region: &MapRegion,
+    candidates: &[u32],
+    k: usize,
+) -> Result<Vec<Scored>, AnalysisError> {
+    let map = results.map(region.of)?;
+    let inside: Vec<u32> = candidates
+        .iter()
+        .copied()
+        .filter(|&id| region.contains(map[id as usize]))
+        .collect();
+    let mut centre = vec![0.0f64; similar.dims()];
+    for &id in &inside {
+        for (sum, &x) in centre.iter_mut().zip(similar.vector(id)) {
+            *sum += f64::from(x);
+        }
+    }
+    let norm = centre.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12);
+    let centre: Vec<f32> = centre.iter().map(|x| (x / norm) as f32).collect();
+    let k = k.min(inside.len());
+    Ok(similar.nearest_to(&centre, inside.into_iter(), k))
 }
 
 /// Every filter's playlist by `stat`, in filter order: one pass over the activations.
@@ -217,8 +291,8 @@ fn finish(
         .map(|(id, score)| PlaylistEntry {
             id,
             score,
-            peak_secs: match query {
-                PlaylistQuery::Filter { filter, .. } => Some(peak_secs(
+            peak_secs: match &query {
+                &PlaylistQuery::Filter { filter, .. } => Some(peak_secs(
                     &results.tracks[id as usize],
                     activations.conv1_peak[[id as usize, filter]],
                 )),

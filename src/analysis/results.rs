@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use ndarray::Array2;
 use serde::Deserialize;
 
+use super::tsne::stage::MapOf;
 use crate::coldstart::split::{Part, SplitError, TrackSplit};
 use crate::convnet::weights::WeightsError;
 use crate::convnet::{ConvnetConfig, ConvnetWeights};
@@ -265,6 +266,14 @@ impl ProjectResults {
     /// Predicted factors `[tracks, F]`.
     pub fn predicted_factors(&self) -> Result<Array2<f32>, AnalysisError> {
         self.read_f32(layout::PREDICT_FACTORS, self.config.factors)
+    }
+
+    /// The t-SNE map of `of`: a point per track, NaN for unmapped tracks.
+    pub fn map(&self, of: MapOf) -> Result<Vec<[f32; 2]>, AnalysisError> {
+        let path = self.existing(of.outputs()[0], "tsne")?;
+        let array: Array2<f32> = npy::read(&path)?;
+        npy::check_shape(&path, array.shape(), &[Some(self.tracks.len()), Some(2)])?;
+        Ok(array.rows().into_iter().map(|r| [r[0], r[1]]).collect())
     }
 
     /// WMF item factors `[tracks, F]` (any F), or `None` when `cf` has not run.

@@ -355,11 +355,12 @@ impl FiltersView {
         for query in queries {
             ui.add_space(6.0);
             let pending = state.analysis.playlists.get(&query).cloned();
-            let Some(answer) = answer_or_wait(ui, state, pending, Request::Playlist(query)) else {
+            let Some(answer) = answer_or_wait(ui, state, pending, Request::Playlist(query.clone()))
+            else {
                 continue;
             };
             ui.horizontal(|ui| {
-                ui.strong(match query {
+                ui.strong(match &query {
                     PlaylistQuery::Filter { stat, .. } => format!("{} activation", stat.name()),
                     _ => "activation".to_owned(),
                 });
@@ -368,7 +369,7 @@ impl FiltersView {
                     .on_hover_text("Audition or export this playlist")
                     .clicked()
                 {
-                    state.send(Command::Analysis(Request::Show(query)));
+                    state.send(Command::Analysis(Request::Show(query.clone())));
                     state.send(Command::ShowView(ViewKind::Playlists));
                 }
             });
@@ -386,7 +387,7 @@ impl FiltersView {
                     warn: false,
                 })
                 .collect();
-            let headers: &[Heading] = match query {
+            let headers: &[Heading] = match &query {
                 PlaylistQuery::Filter { .. } => &[("activation", NUMBER), ("peak", NUMBER)],
                 _ => &[("activation", NUMBER)],
             };

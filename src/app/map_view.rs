@@ -1,8 +1,8 @@
 //! The map view: the t-SNE map of predicted factors (and of CF factors, toggled or side by
 //! side), a point per track drawn on the GPU ([`super::map_points`]), coloured by a catalog
 //! facet, plays or an activation, with a legend. Hover names the track, a click selects and
-//! plays it, a dragged box (in box mode) makes the current track set, search dims what does not
-//! match. Without a map it offers the t-SNE job.
+//! plays it, a dragged box or lasso makes the current track set (a region the Playlists view
+//! lists), search dims what does not match. Without a map it offers the t-SNE job.
 
 use std::sync::Arc;
 
@@ -10,6 +10,8 @@ use egui::Color32;
 use egui_plot::{MarkerShape, Plot, PlotPoint, PlotTransform, Points};
 
 use crate::analysis::describe::Facet;
+use crate::analysis::playlists::PlaylistQuery;
+use crate::analysis::regions::MapRegion;
 use crate::analysis::tsne::stage::MapOf;
 use crate::analysis::tsne::{TsneParams, TsneProgress};
 
@@ -18,7 +20,9 @@ use super::map_data::{self, ColourBy, Colouring, Legend, LoadedMap, LoadedMaps};
 use super::map_points::{MapPoints, Versioned};
 use super::map_store::MapCommand;
 use super::project_data::ProjectData;
+use super::results_data::Request;
 use super::state::{AppState, Command, TrackSet};
+use super::ViewKind;
 
 /// Which maps are on screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +30,16 @@ enum Shown {
     Predicted,
     Cf,
     SideBySide,
+}
+
+/// What a drag on the map does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    Pan,
+    /// Draws a box; the tracks inside become the current set.
+    Box,
+    /// Draws a free-hand outline; the tracks inside become the current set.
+    Lasso,
 }
 
 /// The colours for one colouring, before search.
@@ -54,9 +68,10 @@ pub struct MapView {
     pub search: String,
     /// Multiplies the automatic point size.
     size_scale: f32,
-    /// Dragging draws a box that selects (else it pans).
-    box_mode: bool,
-    box_start: Option<PlotPoint>,
+    tool: Tool,
+    /// The region being dragged, map units: the press, then the pointer (box) or the path
+    /// so far (lasso).
+    drawing: Option<Vec<PlotPoint>>,
     base: Option<BaseColours>,
     shaded: Option<Shaded>,
     /// The t-SNE job's parameters.
@@ -78,8 +93,8 @@ impl Default for MapView {
             colour_blind: false,
             search: String::new(),
             size_scale: 1.0,
-            box_mode: false,
-            box_start: None,
+            tool: Tool::Pan,
+            drawing: None,
             base: None,
             shaded: None,
             make_of: MapOf::Predicted,
@@ -93,6 +108,9 @@ impl Default for MapView {
 
 /// Hover reach around the pointer, points.
 const HOVER_RADIUS: f32 = 8.0;
+
+/// A lasso takes a vertex each time the pointer moved this far, points.
+const LASSO_STEP: f32 = 4.0;
 
 /// How much of its colour a point that does not match the search keeps.
 const DIMMED: f32 = 0.15;
@@ -259,8 +277,22 @@ impl MapView {
                 }
             }
             ui.separator();
-            ui.toggle_value(&mut self.box_mode, "Box select")
-                .on_hover_text("Drag a box to make a set of the tracks inside (off: drag pans)");
+            for (tool, name, tip) in [
+                (Tool::Pan, "Pan", "Drag moves the map, the wheel zooms"),
+                (
+                    Tool::Box,
+                    "Box select",
+                    "Drag a box to make a set (a playlist) of the tracks inside",
+                ),
+                (
+                    Tool::Lasso,
+                    "Lasso select",
+                    "Draw round tracks to make a set (a playlist) of those inside",
+                ),
+            ] {
+                ui.selectable_value(&mut self.tool, tool, name)
+                    .on_hover_text(tip);
+            }
             ui.add(egui::Slider::new(&mut self.size_scale, 0.5..=3.0).text("point size"));
             let exportable = maps.is_some_and(|m| self.exported_map(m).is_some());
             if ui
@@ -526,7 +558,7 @@ impl MapView {
             .y_axis_label("t-SNE 2")
             .show_x(false)
             .show_y(false)
-            .allow_drag(!self.box_mode)
+            .allow_drag(self.tool == Tool::Pan)
             .allow_boxed_zoom(false)
             .show(ui, |plot_ui| {
                 plot_ui.add(points);
@@ -558,7 +590,7 @@ impl MapView {
                 HOVER_RADIUS.max(radius),
             )
         });
-        if let (Some(row), None) = (hovered, self.box_start) {
+        if let (Some(row), None) = (hovered, &self.drawing) {
             if let Some(track) = project.tracks.get(row) {
                 let style = Facet::Style
                     .labels(track)
@@ -586,13 +618,14 @@ impl MapView {
                 });
             }
         }
-        if self.box_mode {
-            self.box_select(ui, state, map, &transform, plot);
+        if self.tool != Tool::Pan {
+            self.select_drag(ui, state, map, &transform, plot);
         }
     }
 
-    /// Box mode: a drag draws a box; on release the tracks inside become the current set.
-    fn box_select(
+    /// Box or lasso: a drag draws the region; on release the tracks inside become the
+    /// current set, exactly those `deepcuts playlist --region` takes.
+    fn select_drag(
         &mut self,
         ui: &egui::Ui,
         state: &mut AppState,
@@ -601,36 +634,82 @@ impl MapView {
         plot: &egui::Response,
     ) {
         if plot.drag_started() {
-            // The drag is recognised a few pixels after the press: the box starts at the press.
+            // The drag is recognised a few pixels after the press: the region starts at the press.
             let origin = ui.input(|i| i.pointer.press_origin());
-            self.box_start = origin
+            self.drawing = origin
                 .or(plot.interact_pointer_pos())
-                .map(|p| transform.value_from_position(p));
+                .map(|p| vec![transform.value_from_position(p)]);
         }
-        let (Some(start), Some(now)) = (
-            self.box_start,
-            plot.interact_pointer_pos().or(plot.hover_pos()),
-        ) else {
+        let Some(path) = &mut self.drawing else {
             return;
         };
-        let end = transform.value_from_position(now);
-        let rect = transform.rect_from_values(&start, &end);
-        ui.painter().with_clip_rect(*transform.frame()).rect_stroke(
-            rect,
-            0.0,
-            egui::Stroke::new(1.5, ui.visuals().strong_text_color()),
-            egui::StrokeKind::Middle,
-        );
-        if plot.drag_stopped() {
-            self.box_start = None;
-            let min = [start.x.min(end.x) as f32, start.y.min(end.y) as f32];
-            let max = [start.x.max(end.x) as f32, start.y.max(end.y) as f32];
-            let rows = map.grid.within(&map.positions.data, min, max);
-            state.send(Command::SelectSet(Some(TrackSet {
-                name: format!("map box ({}): {} tracks", of_name(map.of), rows.len()),
-                rows,
-            })));
+        if let Some(now) = plot.interact_pointer_pos().or(plot.hover_pos()) {
+            let value = transform.value_from_position(now);
+            match self.tool {
+                Tool::Lasso => {
+                    let last = path.last().map(|p| transform.position_from_point(p));
+                    if last.is_none_or(|last| last.distance(now) >= LASSO_STEP) {
+                        path.push(value);
+                    }
+                }
+                _ => {
+                    path.truncate(1);
+                    path.push(value);
+                }
+            }
         }
+        let stroke = egui::Stroke::new(1.5, ui.visuals().strong_text_color());
+        let painter = ui.painter().with_clip_rect(*transform.frame());
+        let on_screen: Vec<egui::Pos2> = path
+            .iter()
+            .map(|p| transform.position_from_point(p))
+            .collect();
+        match (self.tool, on_screen.as_slice()) {
+            (Tool::Box, [from, .., to]) => {
+                painter.rect_stroke(
+                    egui::Rect::from_two_pos(*from, *to),
+                    0.0,
+                    stroke,
+                    egui::StrokeKind::Middle,
+                );
+            }
+            (Tool::Lasso, [_, _, ..]) => {
+                painter.add(egui::Shape::closed_line(on_screen, stroke));
+            }
+            _ => {}
+        }
+        if !plot.drag_stopped() {
+            return;
+        }
+        let vertices: Vec<[f32; 2]> = path.iter().map(|p| [p.x as f32, p.y as f32]).collect();
+        self.drawing = None;
+        let region = match (self.tool, vertices.as_slice()) {
+            (Tool::Box, [from, .., to]) => MapRegion::bounding(map.of, *from, *to),
+            (Tool::Lasso, [_, _, _, ..]) => match MapRegion::new(map.of, vertices) {
+                Ok(region) => region,
+                Err(_) => return,
+            },
+            // A click, or a lasso too short to enclose anything.
+            _ => return,
+        };
+        let (min, max) = region.bounds();
+        let positions = &map.positions.data;
+        let rows: Vec<usize> = map
+            .grid
+            .within(positions, min, max)
+            .into_iter()
+            .filter(|&row| region.contains(positions[row]))
+            .collect();
+        state.send(Command::SelectSet(Some(TrackSet {
+            name: format!(
+                "map {} ({}): {} tracks",
+                region.shape(),
+                of_name(map.of),
+                rows.len()
+            ),
+            rows,
+            region,
+        })));
     }
 
     /// The legend, then the current track set.
@@ -644,11 +723,21 @@ impl MapView {
         }
         ui.separator();
         let Some(set) = state.selection_set.clone() else {
-            ui.weak("Box select to make a set of tracks.");
+            ui.weak("Box or lasso select to make a set of tracks.");
             return;
         };
+        ui.strong(&set.name);
         ui.horizontal(|ui| {
-            ui.strong(&set.name);
+            if ui
+                .small_button("Open as playlist")
+                .on_hover_text("Audition or export it in the Playlists view, most typical first")
+                .clicked()
+            {
+                state.send(Command::Analysis(Request::Show(PlaylistQuery::Region(
+                    set.region.clone(),
+                ))));
+                state.send(Command::ShowView(ViewKind::Playlists));
+            }
             if ui
                 .small_button("Clear")
                 .on_hover_text("Forget this set")

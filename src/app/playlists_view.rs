@@ -1,5 +1,6 @@
 //! The playlists view: one playlist (a filter's max or mean activation, an fc2 unit, the
-//! tracks similar to the selected one) with its scores and naming help. Clicking an entry
+//! tracks similar to the selected one, a region selected on the map) with its scores and
+//! naming help. Clicking an entry
 //! plays it from where the filter peaked and points the spectrogram at that filter; the
 //! audition steps through the playlist, a few seconds of each entry from its peak (Space
 //! still pauses, and the audition waits); export writes the CLI's M3U8 and JSON files.
@@ -20,10 +21,17 @@ enum Kind {
     FilterMean,
     Unit,
     Similar,
+    Region,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::FilterMax, Kind::FilterMean, Kind::Unit, Kind::Similar];
+    const ALL: [Kind; 5] = [
+        Kind::FilterMax,
+        Kind::FilterMean,
+        Kind::Unit,
+        Kind::Similar,
+        Kind::Region,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -31,10 +39,11 @@ impl Kind {
             Kind::FilterMean => "conv1 filter, mean",
             Kind::Unit => "fc2 unit",
             Kind::Similar => "similar to the selection",
+            Kind::Region => "map selection",
         }
     }
 
-    fn of(query: PlaylistQuery) -> Self {
+    fn of(query: &PlaylistQuery) -> Self {
         match query {
             PlaylistQuery::Filter {
                 stat: FilterStat::Max,
@@ -46,6 +55,7 @@ impl Kind {
             } => Kind::FilterMean,
             PlaylistQuery::Unit { .. } => Kind::Unit,
             PlaylistQuery::Similar { .. } => Kind::Similar,
+            PlaylistQuery::Region(_) => Kind::Region,
         }
     }
 }
@@ -70,16 +80,17 @@ impl PlaylistsView {
         let query = state
             .analysis
             .shown_playlist
+            .clone()
             .unwrap_or(PlaylistQuery::Filter {
                 filter: data.filters_by_selectivity.first().copied().unwrap_or(0),
                 stat: FilterStat::Max,
             });
-        if let Some(next) = self.chooser(ui, state, &data, query) {
+        if let Some(next) = self.chooser(ui, state, &data, &query) {
             self.audition = None;
             state.send(Command::Analysis(Request::Show(next)));
         }
         let pending = state.analysis.playlists.get(&query).cloned();
-        let Some(answer) = answer_or_wait(ui, state, pending, Request::Show(query)) else {
+        let Some(answer) = answer_or_wait(ui, state, pending, Request::Show(query.clone())) else {
             return;
         };
         let entries: Vec<Entry> = answer
@@ -93,7 +104,7 @@ impl PlaylistsView {
                     .chain(e.peak_secs.map(clock_secs))
                     .collect(),
                 peak_secs: e.peak_secs,
-                mark: match (query, rank) {
+                mark: match (&query, rank) {
                     (PlaylistQuery::Similar { .. }, 0) => Some(("Q", "the query".to_owned())),
                     _ => None,
                 }
@@ -105,18 +116,10 @@ impl PlaylistsView {
             })
             .collect();
         ui.horizontal(|ui| {
-            let name = match query {
-                PlaylistQuery::Filter { filter, .. } => state
-                    .analysis
-                    .names
-                    .get(crate::analysis::names::Named::Filter(filter)),
-                PlaylistQuery::Unit { unit } => state
-                    .analysis
-                    .names
-                    .get(crate::analysis::names::Named::Unit(unit)),
-                PlaylistQuery::Similar { .. } => None,
-            }
-            .map_or(String::new(), |n| format!(" \"{n}\""));
+            let name = query
+                .named()
+                .and_then(|what| state.analysis.names.get(what))
+                .map_or(String::new(), |n| format!(" \"{n}\""));
             ui.heading(format!("{}{name}", query.title()));
             ui.separator();
             let auditioning = self.audition.is_some();
@@ -146,7 +149,7 @@ impl PlaylistsView {
                 ))
                 .clicked()
             {
-                state.send(Command::Analysis(Request::Export(query)));
+                state.send(Command::Analysis(Request::Export(query.clone())));
             }
         });
         if let Some((facet, label)) = answer.description.top() {
@@ -162,15 +165,17 @@ impl PlaylistsView {
             ));
         }
         ui.add_space(4.0);
-        let headers: &[Heading] = match query {
+        let headers: &[Heading] = match &query {
             PlaylistQuery::Filter { .. } => &[("activation", NUMBER), ("peak", NUMBER)],
             PlaylistQuery::Unit { .. } => &[("activation", NUMBER)],
             PlaylistQuery::Similar { .. } => &[("cosine", NUMBER)],
+            PlaylistQuery::Region(_) => &[("typical", NUMBER)],
         };
         egui::ScrollArea::vertical().show(ui, |ui| {
             if track_list::show(ui, state, &data, "playlist", headers, &entries).is_some() {
                 self.audition = None;
-                if let PlaylistQuery::Filter { filter, .. } = query {
+                if let PlaylistQuery::Filter { filter, .. } = &query {
+                    let filter = *filter;
                     state.send(Command::ShowFilter(filter));
                 }
             }
@@ -184,29 +189,36 @@ impl PlaylistsView {
         ui: &mut egui::Ui,
         state: &AppState,
         data: &ResultsData,
-        query: PlaylistQuery,
+        query: &PlaylistQuery,
     ) -> Option<PlaylistQuery> {
         let mut kind = Kind::of(query);
-        let mut index = match query {
+        let mut index = match *query {
             PlaylistQuery::Filter { filter, .. } => filter,
             PlaylistQuery::Unit { unit } => unit,
-            PlaylistQuery::Similar { .. } => 0,
+            PlaylistQuery::Similar { .. } | PlaylistQuery::Region(_) => 0,
         };
+        let region = state.selection_set.as_ref().map(|set| set.region.clone());
         ui.horizontal(|ui| {
             ui.label("playlist");
             egui::ComboBox::from_id_salt("playlist-kind")
                 .selected_text(kind.name())
                 .show_ui(ui, |ui| {
                     for choice in Kind::ALL {
-                        ui.selectable_value(&mut kind, choice, choice.name());
+                        let possible = choice != Kind::Region || region.is_some();
+                        ui.add_enabled_ui(possible, |ui| {
+                            ui.selectable_value(&mut kind, choice, choice.name())
+                                .on_disabled_hover_text(
+                                    "Draw a box or lasso on the map first (Map view)",
+                                );
+                        });
                     }
                 })
                 .response
-                .on_hover_text("Which playlist: a filter's or a unit's top tracks, or the tracks nearest the selection");
+                .on_hover_text("Which playlist: a filter's or a unit's top tracks, the tracks nearest the selected one, or those selected on the map");
             let count = match kind {
                 Kind::FilterMax | Kind::FilterMean => data.results.filters(),
                 Kind::Unit => data.results.units(),
-                Kind::Similar => 0,
+                Kind::Similar | Kind::Region => 0,
             };
             if count > 0 {
                 ui.add(egui::DragValue::new(&mut index).range(0..=count - 1))
@@ -227,8 +239,14 @@ impl PlaylistsView {
             Kind::Similar => PlaylistQuery::Similar {
                 track: state.selection.unwrap_or(0) as u32,
             },
+            // The region shown stays until another kind is chosen, even when the map's
+            // selection changed since (its "Open as playlist" shows the new one).
+            Kind::Region => match (query, region) {
+                (PlaylistQuery::Region(_), _) | (_, None) => query.clone(),
+                (_, Some(region)) => PlaylistQuery::Region(region),
+            },
         };
-        (next != query).then_some(next)
+        (next != *query).then_some(next)
     }
 
     /// Moves the audition on once its entry played [`AUDITION_SECS`] (by the player's

@@ -248,22 +248,26 @@ impl Analysis {
         let send = move |answer: Answer| Some(Message::Analysis { generation, answer });
         match request {
             Request::Show(query) => {
-                self.shown_playlist = Some(query);
+                self.shown_playlist = Some(query.clone());
                 self.request(sender, Request::Playlist(query));
             }
             Request::Playlist(query) => {
                 if self.playlists.contains_key(&query) {
                     return;
                 }
-                self.playlists.insert(query, None);
+                self.playlists.insert(query.clone(), None);
                 let names = self.names.clone();
                 sender.spawn("playlist", move |_| {
                     let answer = playlist(
                         &data.results,
                         &data.activations,
-                        query,
+                        query.clone(),
                         Candidates::All,
-                        PLAYLIST_TRACKS,
+                        match query {
+                            // A selection on the map lists every track inside.
+                            PlaylistQuery::Region(_) => usize::MAX,
+                            _ => PLAYLIST_TRACKS,
+                        },
                     )
                     .map(|playlist| PlaylistAnswer {
                         description: describe(&data.results, &playlist, &data.background, &names),

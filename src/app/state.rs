@@ -8,6 +8,7 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::analysis::regions::MapRegion;
 use crate::audio::player::{PlaybackState, Player};
 use crate::pipeline::{self, RunOptions, Stage};
 use crate::project::audio_import::scan_folders;
@@ -69,12 +70,14 @@ pub enum Command {
     Map(MapCommand),
 }
 
-/// Tracks chosen together (a box on the map), for a playlist view to list.
+/// Tracks chosen together (a box or lasso on the map), for a playlist view to list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackSet {
     pub name: String,
     /// Track rows, ascending.
     pub rows: Vec<usize>,
+    /// The region drawn: the set's playlist query.
+    pub region: MapRegion,
 }
 
 /// The spectrogram of the selected track, as far as it is known.

@@ -66,49 +66,50 @@ pub fn show(
                 });
             }
         })
-        .body(|mut body| {
-            for (index, entry) in entries.iter().enumerate() {
+        // Only the rows on screen are laid out: a map region's playlist can hold 100k tracks.
+        .body(|body| {
+            body.rows(ROW_HEIGHT, entries.len(), |mut row| {
+                let index = row.index();
+                let entry = &entries[index];
                 let Some(track) = data.results.tracks.get(entry.id as usize) else {
-                    continue;
+                    return;
                 };
-                body.row(ROW_HEIGHT, |mut row| {
-                    row.set_selected(state.selection == Some(entry.id as usize));
-                    let warn = entry.warn;
-                    row.col(|ui| {
-                        cell(ui, (index + 1).to_string(), false);
-                    });
-                    row.col(|ui| {
-                        if let Some((mark, meaning)) = &entry.mark {
-                            cell(ui, *mark, warn).on_hover_text(meaning);
-                        }
-                    });
-                    row.col(|ui| {
-                        let playing = state.now_playing == Some(entry.id as usize);
-                        let name = super::results_data::track_name(track);
-                        let text = if playing { format!("» {name}") } else { name };
-                        cell(ui, text, warn);
-                    });
-                    row.col(|ui| {
-                        cell(ui, track.tags.first().cloned().unwrap_or_default(), false)
-                            .on_hover_text(track.tags.join(", "));
-                    });
-                    row.col(|ui| {
-                        let kind = match track.kind.as_str() {
-                            "regular" => "",
-                            kind => kind,
-                        };
-                        cell(ui, kind, warn);
-                    });
-                    for value in &entry.values {
-                        row.col(|ui| {
-                            cell(ui, value.as_str(), warn);
-                        });
-                    }
-                    if row.response().clicked() {
-                        clicked = Some(index);
+                row.set_selected(state.selection == Some(entry.id as usize));
+                let warn = entry.warn;
+                row.col(|ui| {
+                    cell(ui, (index + 1).to_string(), false);
+                });
+                row.col(|ui| {
+                    if let Some((mark, meaning)) = &entry.mark {
+                        cell(ui, *mark, warn).on_hover_text(meaning);
                     }
                 });
-            }
+                row.col(|ui| {
+                    let playing = state.now_playing == Some(entry.id as usize);
+                    let name = super::results_data::track_name(track);
+                    let text = if playing { format!("» {name}") } else { name };
+                    cell(ui, text, warn);
+                });
+                row.col(|ui| {
+                    cell(ui, track.tags.first().cloned().unwrap_or_default(), false)
+                        .on_hover_text(track.tags.join(", "));
+                });
+                row.col(|ui| {
+                    let kind = match track.kind.as_str() {
+                        "regular" => "",
+                        kind => kind,
+                    };
+                    cell(ui, kind, warn);
+                });
+                for value in &entry.values {
+                    row.col(|ui| {
+                        cell(ui, value.as_str(), warn);
+                    });
+                }
+                if row.response().clicked() {
+                    clicked = Some(index);
+                }
+            });
         });
     if let Some(index) = clicked {
         play(state, &entries[index]);

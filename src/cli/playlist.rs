@@ -11,7 +11,9 @@ use crate::analysis::describe::{describe, ranking_tsv, Background, Description, 
 use crate::analysis::names::Names;
 use crate::analysis::playlist_files::{write_playlists, PLAYLISTS_DIR};
 use crate::analysis::playlists::{all_playlists, playlist, Activations, Playlist, PlaylistQuery};
+use crate::analysis::regions::MapRegion;
 use crate::analysis::results::{Candidates, FilterStat, ProjectResults};
+use crate::analysis::tsne::stage::MapOf;
 
 /// What to rank: exactly one of a filter, a unit, a track's neighbours or everything.
 #[derive(Debug, clap::Args)]
@@ -26,6 +28,11 @@ pub struct Target {
     /// A track id: the tracks nearest it by cosine of predicted factors, it first.
     #[arg(long, value_name = "TRACK")]
     similar: Option<u32>,
+    /// A region of the t-SNE map (`--of` says which): `X,Y X,Y` opposite corners of a box, or
+    /// three or more vertices of a polygon; the tracks inside, the most typical first (cosine
+    /// to the region's mean predicted factors). -k caps the list.
+    #[arg(long, value_name = "VERTICES", allow_hyphen_values = true)]
+    region: Option<String>,
     /// Every filter both ways and every unit.
     #[arg(long)]
     all: bool,
@@ -46,7 +53,11 @@ pub struct PlaylistArgs {
     /// Draw from every track with a prediction, or only the test split (as the seed did).
     #[arg(long, value_enum, default_value_t = Candidates::All)]
     from: Candidates,
-    /// File name in playlists/ (default: filter-K-max, unit-U, similar-TRACK).
+    /// With --region: the map it is drawn on.
+    #[arg(long, value_enum, default_value_t = MapOf::Predicted)]
+    of: MapOf,
+    /// File name in playlists/ (default: filter-K-max, unit-U, similar-TRACK,
+    /// region-MAP-HASH).
     #[arg(long)]
     out: Option<String>,
     /// With --all: also render the demo tracks the playlists list as WAV files (a single
@@ -85,20 +96,24 @@ pub struct DescribeTarget {
 pub fn playlist_command(args: PlaylistArgs) -> anyhow::Result<Outcome> {
     let results = ProjectResults::open_dir(&args.dir)?;
     let target = &args.target;
-    let query = match (target.filter, target.unit, target.similar) {
-        (Some(filter), _, _) => Some(PlaylistQuery::Filter {
+    let query = match (target.filter, target.unit, target.similar, &target.region) {
+        (Some(filter), ..) => Some(PlaylistQuery::Filter {
             filter,
             stat: args.by,
         }),
-        (_, Some(unit), _) => Some(PlaylistQuery::Unit { unit }),
-        (_, _, Some(track)) => Some(PlaylistQuery::Similar { track }),
+        (_, Some(unit), ..) => Some(PlaylistQuery::Unit { unit }),
+        (_, _, Some(track), _) => Some(PlaylistQuery::Similar { track }),
+        (.., Some(region)) => Some(PlaylistQuery::Region(
+            MapRegion::parse(args.of, region).context("--region")?,
+        )),
         _ => None,
     };
-    // Check the index before loading hundreds of MB of activations.
-    match query {
-        Some(PlaylistQuery::Filter { filter, .. }) => results.check_filter(filter),
-        Some(PlaylistQuery::Unit { unit }) => results.check_unit(unit),
-        Some(PlaylistQuery::Similar { track }) => results.predicted_track(track).map(|_| ()),
+    // Check the query before loading hundreds of MB of activations.
+    match &query {
+        Some(PlaylistQuery::Filter { filter, .. }) => results.check_filter(*filter),
+        Some(PlaylistQuery::Unit { unit }) => results.check_unit(*unit),
+        Some(PlaylistQuery::Similar { track }) => results.predicted_track(*track).map(|_| ()),
+        Some(PlaylistQuery::Region(region)) => results.map(region.of).map(|_| ()),
         None => Ok(()),
     }?;
     let activations = Activations::load(&results)?;
@@ -106,9 +121,9 @@ pub fn playlist_command(args: PlaylistArgs) -> anyhow::Result<Outcome> {
     let dir = args.dir.join(PLAYLISTS_DIR);
     let (named, render): (Vec<(String, Playlist)>, bool) = match query {
         Some(query) => {
+            let name = args.out.clone().unwrap_or_else(|| query.file_stem());
             let list = playlist(&results, &activations, query, args.from, args.k)?;
             print_playlist(&results, &list);
-            let name = args.out.clone().unwrap_or_else(|| query.file_stem());
             (vec![(name, list)], true)
         }
         None => {
@@ -157,7 +172,7 @@ fn write_index(dir: &Path, named: &[(String, Playlist)]) -> anyhow::Result<()> {
         text.push_str(&format!(
             "{name}\t{}\t{}\t{}\t{}\n",
             list.query.kind(),
-            list.query.index(),
+            serde_json::to_string(&list.query.json())?,
             list.query.title(),
             list.entries.len()
         ));

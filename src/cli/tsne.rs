@@ -14,14 +14,6 @@ use crate::analysis::tsne::{Init, TsneParams, TsneProgress};
 use crate::io::npy;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum OfArg {
-    /// The convnet's predicted factors (predict/factors.npy) → maps/tsne.*
-    Predicted,
-    /// The WMF item factors (cf/item_factors.npy) → maps/tsne_cf.*
-    Cf,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum InitArg {
     Pca,
     Random,
@@ -68,8 +60,8 @@ pub struct Args {
     #[arg(required_unless_present = "input", conflicts_with = "input")]
     dir: Option<PathBuf>,
     /// Which vectors to map.
-    #[arg(long, value_enum, default_value_t = OfArg::Predicted)]
-    of: OfArg,
+    #[arg(long, value_enum, default_value_t = MapOf::Predicted)]
+    of: MapOf,
     /// Map this float32 matrix [points, dims] instead of a project's (needs --out).
     #[arg(long, requires = "out")]
     input: Option<PathBuf>,
@@ -87,10 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut report = progress_reporter(&bar);
     let result = match (&args.dir, &args.input, &args.out) {
         (Some(dir), _, _) => {
-            let of = match args.of {
-                OfArg::Predicted => MapOf::Predicted,
-                OfArg::Cf => MapOf::Cf,
-            };
+            let of = args.of;
             map_project(dir, of, &params, &mut report, cancel).map(|map| {
                 bar.finish_and_clear();
                 let mapped = map.tracks - map.unmapped.len();

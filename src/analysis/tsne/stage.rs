@@ -21,12 +21,12 @@ use crate::io::npy::{self, NpyError};
 use crate::project::layout;
 
 /// Which vectors a project's map shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum MapOf {
-    /// The convnet's predicted factors.
+    /// The convnet's predicted factors (predict/factors.npy) → maps/tsne.*
     Predicted,
-    /// The WMF item factors (tracks with listens).
+    /// The WMF item factors of tracks with listens (cf/item_factors.npy) → maps/tsne_cf.*
     Cf,
 }
 
