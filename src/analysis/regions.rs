@@ -127,12 +127,12 @@ impl MapRegion {
             .collect()
     }
 
-    /// "box" or "lasso of N vertices", for titles.
-    pub fn shape(&self) -> String {
+    /// "box" or "lasso", for titles.
+    pub fn shape(&self) -> &'static str {
         if self.is_box() {
-            "box".into()
+            "box"
         } else {
-            format!("lasso of {} vertices", self.vertices.len())
+            "lasso"
         }
     }
 
