@@ -20,7 +20,8 @@ pub struct RgbImage {
 }
 
 impl RgbImage {
-    fn new(width: usize, height: usize, fill: [u8; 3]) -> Self {
+    /// A picture of one colour.
+    pub fn new(width: usize, height: usize, fill: [u8; 3]) -> Self {
         Self {
             width,
             height,

@@ -12,6 +12,7 @@ use egui::Color32;
 use egui_plot::PlotBounds;
 
 use crate::analysis::describe::Facet;
+use crate::analysis::filters::RgbImage;
 use crate::analysis::results::{FilterStat, ProjectResults};
 use crate::analysis::tsne::stage::{map_project, MapOf, ProjectMap};
 use crate::analysis::tsne::{TsneParams, TsneProgress};
@@ -370,8 +371,9 @@ pub fn request_values(sender: &Sender, dir: PathBuf, by: ColourBy) {
 }
 
 /// Runs the t-SNE stage (`analysis::tsne::stage::map_project`, as `deepcuts tsne` does) in the
-/// background; the old map stays on screen until the new one is loaded.
-// When `pipeline::run` gains a map stage this becomes `Command::StartJob { stage: Some(Stage::Map) }`.
+/// background; the old map stays on screen until the new one is loaded. Not `pipeline::run`'s
+/// `tsne` stage: that one maps the predicted factors with default parameters, while this job takes
+/// the researcher's perplexity, iterations and choice of factors.
 pub fn start_map_job(
     sender: &Sender,
     dir: PathBuf,
@@ -403,36 +405,35 @@ pub fn export(
         MapOf::Cf => "tsne_cf_view",
     };
     let folder = project.dir.join("maps");
-    std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
     let png_path = folder.join(format!("{stem}.png"));
     let csv_path = folder.join(format!("{stem}.csv"));
-    let mut csv = csv::Writer::from_path(&csv_path).map_err(|e| e.to_string())?;
-    let write_error = |e: csv::Error| format!("{}: {e}", csv_path.display());
-    csv.write_record(["id", "artist", "title", "x", "y", "colour"])
-        .map_err(write_error)?;
-    for (row, p) in map.positions.data.iter().enumerate() {
-        let track = &project.tracks[row];
-        let coordinate = |v: f32| {
-            if v.is_finite() {
-                v.to_string()
-            } else {
-                String::new()
-            }
-        };
-        csv.write_record([
-            track.id.to_string(),
-            track.artist.clone(),
-            track.title.clone(),
-            coordinate(p[0]),
-            coordinate(p[1]),
-            labels.get(row).cloned().unwrap_or_default(),
-        ])
-        .map_err(write_error)?;
-    }
-    csv.flush()
-        .map_err(|e| format!("{}: {e}", csv_path.display()))?;
-    let image = rasterise(map, colours, size_px);
-    write_png(&png_path, size_px, &image)?;
+    let coordinate = |v: f32| {
+        if v.is_finite() {
+            v.to_string()
+        } else {
+            String::new()
+        }
+    };
+    crate::io::atomic::write_atomic(&csv_path, |file| {
+        let mut csv = csv::Writer::from_writer(file);
+        csv.write_record(["id", "artist", "title", "x", "y", "colour"])?;
+        for (row, p) in map.positions.data.iter().enumerate() {
+            let track = &project.tracks[row];
+            csv.write_record([
+                track.id.to_string(),
+                track.artist.clone(),
+                track.title.clone(),
+                coordinate(p[0]),
+                coordinate(p[1]),
+                labels.get(row).cloned().unwrap_or_default(),
+            ])?;
+        }
+        csv.flush()
+    })
+    .map_err(|e| format!("{}: {e}", csv_path.display()))?;
+    rasterise(map, colours, size_px)
+        .write_png(&png_path)
+        .map_err(|e| e.to_string())?;
     Ok(format!(
         "map exported: {} and {}",
         png_path.display(),
@@ -440,10 +441,11 @@ pub fn export(
     ))
 }
 
-/// The points as RGB pixels `[size, size]`, 3-pixel dots, margins of 4 %.
-fn rasterise(map: &LoadedMap, colours: &[Color32], size_px: u32) -> Vec<u8> {
+/// The points on a white square of `size_px`, 3-pixel dots, margins of 4 %.
+fn rasterise(map: &LoadedMap, colours: &[Color32], size_px: u32) -> RgbImage {
     let size = size_px as usize;
-    let mut pixels = vec![255u8; size * size * 3];
+    let mut image = RgbImage::new(size, size, [255; 3]);
+    let pixels = &mut image.pixels;
     let (min, max) = (map.bounds.min(), map.bounds.max());
     let span = (max[0] - min[0]).max(max[1] - min[1]).max(1e-9);
     let inner = size as f64 * 0.92;
@@ -471,16 +473,5 @@ fn rasterise(map: &LoadedMap, colours: &[Color32], size_px: u32) -> Vec<u8> {
             }
         }
     }
-    pixels
-}
-
-fn write_png(path: &Path, size_px: u32, rgb: &[u8]) -> Result<(), String> {
-    let failed = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let file = std::fs::File::create(path).map_err(|e| failed(&e))?;
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), size_px, size_px);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| failed(&e))?;
-    writer.write_image_data(rgb).map_err(|e| failed(&e))?;
-    writer.finish().map_err(|e| failed(&e))
+    image
 }
