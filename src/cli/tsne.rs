@@ -176,6 +176,9 @@ pub struct BenchArgs {
     /// Worker threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Seeds the synthetic clusters (another seed: data the code was not tuned on).
+    #[arg(long, default_value_t = ClusteredPoints::default().seed)]
+    data_seed: u64,
     /// Keep the points (points.npy) and the map (deepcuts.npy) here, for bench/tsne_peers.py.
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -208,11 +211,12 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<Outcome> {
     let points = ClusteredPoints {
         points: args.points,
         dims: args.dims,
+        seed: args.data_seed,
         ..ClusteredPoints::default()
     };
     eprintln!(
-        "{} points × {} dims in {} clusters, {} iterations, {} threads",
-        points.points, points.dims, points.clusters, args.iters, args.threads
+        "{} points × {} dims in {} clusters (seed {}), {} iterations, {} threads",
+        points.points, points.dims, points.clusters, points.seed, args.iters, args.threads
     );
     let data = points.generate();
     if let Some(dir) = &args.dir {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
-use rustfft::num_complex::Complex64;
+use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 /// Interpolation nodes per box and axis.
@@ -34,6 +34,10 @@ const MAX_BOXES: usize = 600;
 /// number of threads.
 const POINT_CHUNK: usize = 4096;
 
+/// The precision of the grid FFTs, the bulk of the work.
+type Fx = f32;
+type Cx = Complex<Fx>;
+
 /// The four charge sums (see the module documentation).
 const CHARGES: usize = 4;
 
@@ -43,12 +47,16 @@ pub struct Repulsion {
     plans: Option<Plans>,
     /// `[CHARGES][nodes × nodes]`: charges on the grid, then (in place) the potentials.
     grids: Vec<Vec<f64>>,
-    /// The kernel's 2-D spectrum, column-major `[fft_len / 2 + 1][fft_len]`.
-    kernel_spectrum: Vec<Complex64>,
+    /// The kernel's 2-D spectrum (real), column-major `[fft_len / 2 + 1][fft_len]`.
+    kernel_spectrum: Vec<Fx>,
+    /// The FFT length and node spacing (bits) `kernel_spectrum` was made for.
+    kernel_of: Option<(usize, u64)>,
+    /// The kernel's distinct rows, `[nodes][fft_len]`.
+    kernel_rows: Vec<Fx>,
     /// Work array for one charge's spectrum, row-major `[fft_len][fft_len / 2 + 1]`.
-    row_spectrum: Vec<Complex64>,
+    row_spectrum: Vec<Cx>,
     /// The same spectrum, column-major `[fft_len / 2 + 1][fft_len]`.
-    column_spectrum: Vec<Complex64>,
+    column_spectrum: Vec<Cx>,
     /// Per point: grid node of its box's first node on each axis, and the interpolation
     /// weights of the box's 3 nodes on each axis.
     stencils: Vec<Stencil>,
@@ -62,16 +70,16 @@ struct Stencil {
 
 struct Plans {
     fft_len: usize,
-    rows_forward: Arc<dyn RealToComplex<f64>>,
-    rows_inverse: Arc<dyn ComplexToReal<f64>>,
-    columns_forward: Arc<dyn Fft<f64>>,
-    columns_inverse: Arc<dyn Fft<f64>>,
+    rows_forward: Arc<dyn RealToComplex<Fx>>,
+    rows_inverse: Arc<dyn ComplexToReal<Fx>>,
+    columns_forward: Arc<dyn Fft<Fx>>,
+    columns_inverse: Arc<dyn Fft<Fx>>,
 }
 
 impl Plans {
     fn new(fft_len: usize) -> Self {
-        let mut real = RealFftPlanner::<f64>::new();
-        let mut complex = FftPlanner::<f64>::new();
+        let mut real = RealFftPlanner::<Fx>::new();
+        let mut complex = FftPlanner::<Fx>::new();
         Self {
             fft_len,
             rows_forward: real.plan_fft_forward(fft_len),
@@ -99,7 +107,15 @@ impl Repulsion {
         let boxes = five_smooth_at_least(
             ((extent / BOX_WIDTH).ceil() as usize).clamp(MIN_BOXES, MAX_BOXES),
         );
-        let box_width = extent / boxes as f64;
+        // Boxes exactly BOX_WIDTH wide once the map is wide enough, rather than stretched to
+        // the extent: the kernel's spectrum depends only on the grid and the box width, so it is
+        // then reused until the grid grows (it cost a tenth of a map's time when remade each step).
+        let box_width =
+            if extent >= (MIN_BOXES as f64) * BOX_WIDTH && boxes as f64 * BOX_WIDTH >= extent {
+                BOX_WIDTH
+            } else {
+                extent / boxes as f64
+            };
         let nodes = boxes * NODES_PER_BOX;
         let spacing = box_width / NODES_PER_BOX as f64;
         self.locate(y, low, box_width, boxes);
@@ -161,45 +177,80 @@ impl Repulsion {
 
     /// Plans for `fft_len`, buffers, and the spectrum of the kernel `w²` sampled at node
     /// offsets `(a, b)·spacing`, wrapped circularly (offsets up to `nodes − 1` each way).
+    ///
+    /// The wrapped kernel is real and even on both axes, so its spectrum is real and even too:
+    /// only the `nodes` distinct rows are transformed, and the columns by real FFTs.
     fn prepare_fft(&mut self, fft_len: usize, spacing: f64, nodes: usize) {
+        if self.kernel_of == Some((fft_len, spacing.to_bits())) {
+            return;
+        }
+        self.kernel_of = Some((fft_len, spacing.to_bits()));
         if self.plans.as_ref().is_none_or(|p| p.fft_len != fft_len) {
             self.plans = Some(Plans::new(fft_len));
         }
         let half = fft_len / 2 + 1;
-        self.row_spectrum
-            .resize(fft_len * half, Complex64::default());
-        self.column_spectrum
-            .resize(fft_len * half, Complex64::default());
-        self.kernel_spectrum
-            .resize(fft_len * half, Complex64::default());
-        let offset = |index: usize| -> Option<f64> {
-            match index {
-                i if i < nodes => Some(i as f64),
-                i if i > nodes => Some((fft_len - i) as f64),
-                _ => None,
-            }
-        };
-        let kernel = |row: usize, column: usize| match (offset(row), offset(column)) {
-            (Some(a), Some(b)) => {
-                let d2 = (a * a + b * b) * spacing * spacing;
-                1.0 / ((1.0 + d2) * (1.0 + d2))
-            }
-            _ => 0.0,
-        };
+        self.row_spectrum.resize(fft_len * half, Cx::default());
+        self.column_spectrum.resize(fft_len * half, Cx::default());
+        self.kernel_spectrum.resize(fft_len * half, 0.0);
         let Some(plans) = self.plans.as_ref() else {
             return;
         };
-        rows_forward(plans, &mut self.row_spectrum, fft_len, &kernel);
-        transpose_rows_to_columns(
-            &self.row_spectrum,
-            &mut self.kernel_spectrum,
-            fft_len,
+        // Row `a` (offset a), columns wrapped: offsets 0..nodes, a zero at `nodes`, then back.
+        let mut kernel_rows = std::mem::take(&mut self.kernel_rows);
+        kernel_rows.resize(nodes * fft_len, 0.0);
+        kernel_rows
+            .par_chunks_mut(fft_len)
+            .enumerate()
+            .for_each(|(a, row)| {
+                let a2 = (a * a) as f64;
+                for b in 0..nodes {
+                    let d2 = (a2 + (b * b) as f64) * spacing * spacing;
+                    let value = (1.0 / ((1.0 + d2) * (1.0 + d2))) as Fx;
+                    row[b] = value;
+                    if b > 0 {
+                        row[fft_len - b] = value;
+                    }
+                }
+                row[nodes] = 0.0;
+            });
+        rows_forward(
+            plans,
+            &mut self.row_spectrum[..nodes * half],
+            &kernel_rows,
             fft_len,
         );
-        self.kernel_spectrum.par_chunks_mut(fft_len).for_each_init(
-            || vec![Complex64::default(); plans.columns_forward.get_inplace_scratch_len()],
-            |scratch, column| plans.columns_forward.process_with_scratch(column, scratch),
-        );
+        self.kernel_rows = kernel_rows;
+        // Column `v` over all rows: the distinct rows' (real) spectra, mirrored.
+        let rows = &self.row_spectrum;
+        self.kernel_spectrum
+            .par_chunks_mut(fft_len)
+            .enumerate()
+            .for_each_init(
+                || {
+                    (
+                        vec![0.0 as Fx; fft_len],
+                        vec![Cx::default(); half],
+                        vec![Cx::default(); plans.rows_forward.get_scratch_len()],
+                    )
+                },
+                |(column, spectrum, scratch), (v, out)| {
+                    for (u, value) in column.iter_mut().enumerate() {
+                        let row = match u {
+                            u if u < nodes => Some(u),
+                            u if u > nodes => Some(fft_len - u),
+                            _ => None,
+                        };
+                        *value = row.map_or(0.0, |row| rows[row * half + v].re);
+                    }
+                    plans
+                        .rows_forward
+                        .process_with_scratch(column, spectrum, scratch)
+                        .expect("buffer lengths come from the plan");
+                    for (u, value) in out.iter_mut().enumerate() {
+                        *value = spectrum[u.min(fft_len - u)].re;
+                    }
+                },
+            );
     }
 
     /// Replaces the `nodes × nodes` grid by its circular convolution with the kernel (the
@@ -209,58 +260,52 @@ impl Repulsion {
             return;
         };
         let fft_len = plans.fft_len;
+        let half = fft_len / 2 + 1;
         // Rows at and beyond `nodes` are zero: only the first `nodes` rows need transforms.
-        rows_forward(
-            plans,
-            &mut self.row_spectrum[..nodes * (fft_len / 2 + 1)],
-            fft_len,
-            &|r, c| {
-                if c < nodes {
-                    grid[r * nodes + c]
-                } else {
-                    0.0
-                }
-            },
-        );
-        transpose_rows_to_columns(
-            &self.row_spectrum,
+        rows_forward(plans, &mut self.row_spectrum[..nodes * half], grid, nodes);
+        // Columns, zero-padded below row `nodes`.
+        transpose(
+            &self.row_spectrum[..nodes * half],
+            half,
             &mut self.column_spectrum,
-            nodes,
             fft_len,
+            nodes,
         );
         let kernel = &self.kernel_spectrum;
         self.column_spectrum
             .par_chunks_mut(fft_len)
             .zip(kernel.par_chunks(fft_len))
             .for_each_init(
-                || vec![Complex64::default(); plans.columns_forward.get_inplace_scratch_len()],
+                || vec![Cx::default(); plans.columns_forward.get_inplace_scratch_len()],
                 |scratch, (column, kernel_column)| {
+                    column[nodes..].fill(Cx::default());
                     plans.columns_forward.process_with_scratch(column, scratch);
-                    for (value, k) in column.iter_mut().zip(kernel_column) {
+                    for (value, &k) in column.iter_mut().zip(kernel_column) {
                         *value *= k;
                     }
                     plans.columns_inverse.process_with_scratch(column, scratch);
                 },
             );
         // Only the first `nodes` rows of the result are potentials on the grid.
-        let half = fft_len / 2 + 1;
-        let columns = &self.column_spectrum;
+        transpose(
+            &self.column_spectrum,
+            fft_len,
+            &mut self.row_spectrum[..nodes * half],
+            half,
+            half,
+        );
         let norm = 1.0 / (fft_len * fft_len) as f64;
         self.row_spectrum[..nodes * half]
             .par_chunks_mut(half)
             .zip(grid.par_chunks_mut(nodes))
-            .enumerate()
             .for_each_init(
                 || {
                     (
-                        vec![0.0f64; fft_len],
-                        vec![Complex64::default(); plans.rows_inverse.get_scratch_len()],
+                        vec![0.0 as Fx; fft_len],
+                        vec![Cx::default(); plans.rows_inverse.get_scratch_len()],
                     )
                 },
-                |(real, scratch), (row, (spectrum, out))| {
-                    for (column, value) in spectrum.iter_mut().enumerate() {
-                        *value = columns[column * fft_len + row];
-                    }
+                |(real, scratch), (spectrum, out)| {
                     // The result is real: the DC and Nyquist terms' imaginary parts are rounding.
                     spectrum[0].im = 0.0;
                     spectrum[half - 1].im = 0.0;
@@ -269,7 +314,7 @@ impl Repulsion {
                         .process_with_scratch(spectrum, real, scratch)
                         .expect("buffer lengths come from the plan");
                     for (o, &v) in out.iter_mut().zip(real.iter()) {
-                        *o = v * norm;
+                        *o = f64::from(v) * norm;
                     }
                 },
             );
@@ -338,53 +383,57 @@ fn lagrange_weights(u: f64) -> [f64; NODES_PER_BOX] {
     w
 }
 
-/// Real-to-complex FFTs of the rows `value(row, column)` (columns `0..fft_len`), for as many
-/// rows as `spectrum` (row-major, `fft_len / 2 + 1` a row) holds.
-fn rows_forward(
+/// Real-to-complex FFTs of the rows of `values` (`[rows][width]`, `width` ≤ `fft_len`,
+/// zero-padded to `fft_len`) into `spectrum` (row-major, `fft_len / 2 + 1` a row).
+fn rows_forward<T: Copy + Into<f64> + Sync>(
     plans: &Plans,
-    spectrum: &mut [Complex64],
-    fft_len: usize,
-    value: &(dyn Fn(usize, usize) -> f64 + Sync),
+    spectrum: &mut [Cx],
+    values: &[T],
+    width: usize,
 ) {
-    let half = fft_len / 2 + 1;
-    spectrum.par_chunks_mut(half).enumerate().for_each_init(
-        || {
-            (
-                vec![0.0f64; fft_len],
-                vec![Complex64::default(); plans.rows_forward.get_scratch_len()],
-            )
-        },
-        |(real, scratch), (row, out)| {
-            for (column, v) in real.iter_mut().enumerate() {
-                *v = value(row, column);
-            }
-            plans
-                .rows_forward
-                .process_with_scratch(real, out, scratch)
-                .expect("buffer lengths come from the plan");
-        },
-    );
+    let fft_len = plans.fft_len;
+    spectrum
+        .par_chunks_mut(fft_len / 2 + 1)
+        .zip(values.par_chunks(width))
+        .for_each_init(
+            || {
+                (
+                    vec![0.0 as Fx; fft_len],
+                    vec![Cx::default(); plans.rows_forward.get_scratch_len()],
+                )
+            },
+            |(real, scratch), (out, row)| {
+                for (r, &v) in real.iter_mut().zip(row) {
+                    *r = v.into() as Fx;
+                }
+                real[width..].fill(0.0);
+                plans
+                    .rows_forward
+                    .process_with_scratch(real, out, scratch)
+                    .expect("buffer lengths come from the plan");
+            },
+        );
 }
 
-/// Copies the first `rows` rows of a row-major `[fft_len][half]` spectrum into the column-major
-/// `[half][fft_len]` one, zeroing rows `rows..fft_len`.
-fn transpose_rows_to_columns(
-    row_major: &[Complex64],
-    column_major: &mut [Complex64],
-    rows: usize,
-    fft_len: usize,
-) {
-    let half = fft_len / 2 + 1;
-    column_major
-        .par_chunks_mut(fft_len)
+/// Side of the square tiles [`transpose`] copies, so that both the rows read and the rows
+/// written stay in cache.
+const TILE: usize = 16;
+
+/// `to[i·to_stride + j] = from[j·from_stride + i]` for every row `i` of `to` (`to.len() /
+/// to_stride` of them) and `j < columns`, tile by tile.
+fn transpose(from: &[Cx], from_stride: usize, to: &mut [Cx], to_stride: usize, columns: usize) {
+    to.par_chunks_mut(TILE * to_stride)
         .enumerate()
-        .for_each(|(column, out)| {
-            for (row, value) in out.iter_mut().enumerate() {
-                *value = if row < rows {
-                    row_major[row * half + column]
-                } else {
-                    Complex64::default()
-                };
+        .for_each(|(tile_row, out)| {
+            let i0 = tile_row * TILE;
+            let rows = out.len() / to_stride;
+            for j0 in (0..columns).step_by(TILE) {
+                for j in j0..(j0 + TILE).min(columns) {
+                    let source = &from[j * from_stride + i0..][..rows];
+                    for (i, &value) in source.iter().enumerate() {
+                        out[i * to_stride + j] = value;
+                    }
+                }
             }
         });
 }

@@ -89,7 +89,8 @@ fn step(y: &mut [f64], gradient: &[f64], update: &mut [f64], gains: &mut [f64], 
                     };
                     u[axis] = MOMENTUM * u[axis] - rate * gain[axis] * g[axis];
                 }
-                let norm = u[0].hypot(u[1]);
+                // Not `hypot`: a libm call per point, and no overflow to guard against here.
+                let norm = (u[0] * u[0] + u[1] * u[1]).sqrt();
                 if norm > MAX_STEP {
                     u[0] *= MAX_STEP / norm;
                     u[1] *= MAX_STEP / norm;
