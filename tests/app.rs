@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use deepcuts::analysis::names::{Named, Names};
 use deepcuts::analysis::playlists::PlaylistQuery;
-use deepcuts::app::{AppOptions, DeepcutsApp, ViewKind};
+use deepcuts::app::{AppOptions, DeepcutsApp, TrackSet, ViewKind};
 use deepcuts::audio::player::{CaptureSink, OutputFormat, PlaybackState, Player};
 use deepcuts::convnet::{ConvnetConfig, ConvnetWeights};
 use deepcuts::demo::WorldConfig;
@@ -827,6 +827,35 @@ fn screen_of(harness: &Harness<'_, DeepcutsApp>) -> impl Fn([f32; 2]) -> egui::P
     move |m: [f32; 2]| egui::pos2(pa.x + (m[0] - ma[0]) * sx, pa.y + (m[1] - ma[1]) * sy)
 }
 
+/// Drags the mouse along `path` (map units; `steps` moves an edge) with the map's current
+/// tool, and returns the set the drag selected.
+fn drag_along(harness: &mut Harness<'_, DeepcutsApp>, path: &[[f32; 2]], steps: usize) -> TrackSet {
+    let screen = screen_of(harness);
+    harness.hover_at(screen(path[0]));
+    harness.run_steps(1);
+    harness.drag_at(screen(path[0]));
+    harness.run_steps(1);
+    for edge in path.windows(2) {
+        for step in 1..=steps {
+            let t = step as f32 / steps as f32;
+            let m = [
+                edge[0][0] + (edge[1][0] - edge[0][0]) * t,
+                edge[0][1] + (edge[1][1] - edge[0][1]) * t,
+            ];
+            harness.hover_at(screen(m));
+            harness.run_steps(1);
+        }
+    }
+    harness.drop_at(screen(path[path.len() - 1]));
+    harness.run_steps(3);
+    harness
+        .state()
+        .state
+        .selection_set
+        .clone()
+        .expect("the drag made a set")
+}
+
 #[test]
 fn map_hover_names_the_track_and_a_click_selects_it() {
     let dir = project_with_map("map-hover");
@@ -858,7 +887,6 @@ fn map_box_select_takes_exactly_the_points_inside() {
     let mut harness = map_harness(&dir);
     harness.get_by_label("Box select").click();
     harness.run_steps(2);
-    let screen = screen_of(&harness);
     // A box over map x ∈ [0.6, 3.7], y ∈ [0.5, 2.9], dragged corner to corner.
     let (from, to) = ([0.6, 2.9], [3.7, 0.5]);
     let expected: Vec<usize> = (0..30)
@@ -868,27 +896,7 @@ fn map_box_select_takes_exactly_the_points_inside() {
         })
         .collect();
     assert!(expected.len() > 5, "the box holds several points");
-    harness.hover_at(screen(from));
-    harness.run_steps(1);
-    harness.drag_at(screen(from));
-    harness.run_steps(1);
-    for step in 1..=5 {
-        let t = step as f32 / 5.0;
-        let m = [
-            from[0] + (to[0] - from[0]) * t,
-            from[1] + (to[1] - from[1]) * t,
-        ];
-        harness.hover_at(screen(m));
-        harness.run_steps(1);
-    }
-    harness.drop_at(screen(to));
-    harness.run_steps(3);
-    let set = harness
-        .state()
-        .state
-        .selection_set
-        .clone()
-        .expect("the box made a set");
+    let set = drag_along(&mut harness, &[from, to], 5);
     assert_eq!(set.rows, expected);
     harness.get_by_label_contains(&format!("{} tracks", expected.len()));
 }
@@ -902,7 +910,6 @@ fn map_lasso_takes_exactly_the_points_inside_and_opens_them_as_a_playlist() {
     wait_for_results(&mut harness);
     harness.get_by_label("Lasso select").click();
     harness.run_steps(2);
-    let screen = screen_of(&harness);
     // An L: map x ∈ (0.5, 4.5) × y ∈ (0.5, 1.5), and x ∈ (0.5, 1.5) × y ∈ (0.5, 3.5); every
     // lattice point is at least 0.1 from its edges.
     let corners = [
@@ -921,29 +928,7 @@ fn map_lasso_takes_exactly_the_points_inside_and_opens_them_as_a_playlist() {
     };
     let expected: Vec<usize> = (0..30).filter(|&row| inside(lattice(row))).collect();
     assert!(expected.len() > 5, "the L holds several points");
-    harness.hover_at(screen(corners[0]));
-    harness.run_steps(1);
-    harness.drag_at(screen(corners[0]));
-    harness.run_steps(1);
-    for edge in corners.windows(2) {
-        for step in 1..=8 {
-            let t = step as f32 / 8.0;
-            let m = [
-                edge[0][0] + (edge[1][0] - edge[0][0]) * t,
-                edge[0][1] + (edge[1][1] - edge[0][1]) * t,
-            ];
-            harness.hover_at(screen(m));
-            harness.run_steps(1);
-        }
-    }
-    harness.drop_at(screen(corners[0]));
-    harness.run_steps(3);
-    let set = harness
-        .state()
-        .state
-        .selection_set
-        .clone()
-        .expect("the lasso made a set");
+    let set = drag_along(&mut harness, &corners, 8);
     assert_eq!(set.rows, expected);
     harness.get_by_label(&format!(
         "map lasso (predicted factors): {} tracks",

@@ -43,7 +43,7 @@ use std::path::PathBuf;
 
 use crate::audio::player::Player;
 
-pub use state::{AppState, Command};
+pub use state::{AppState, Command, TrackSet};
 
 /// The centre views.
 #[derive(
