@@ -184,6 +184,27 @@ fn the_pipeline_runs_what_is_not_done_and_deepcuts_alone_opens_the_demo_world() 
 }
 
 #[test]
+fn test_tracks_without_held_out_listens_are_left_out_of_eval_not_failed() {
+    // Three listeners over 60 tracks: half the test tracks get no held-out listen to rank.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().to_str().unwrap();
+    ok(&["demo", p, "--tracks", "60", "--users", "3", "--seed", "3"]);
+    // The run succeeds (status 0) and says how many were ranked and left out.
+    let out = ok(&["pipeline", p, "--epochs", "1", "--threads", "1"]);
+    let line = out
+        .lines()
+        .find(|l| l.contains("left out: no held-out listens, or no features"))
+        .unwrap_or_else(|| panic!("no left-out count: {out}"));
+    let number = |text: &str| text.trim().parse::<usize>().unwrap();
+    let (ranked, rest) = line.split_once(" test tracks (").unwrap();
+    let left_out = number(rest.split_once(" left out").unwrap().0);
+    let split = std::fs::read_to_string(dir.path().join("split.tsv")).unwrap();
+    let test_tracks = split.lines().filter(|l| l.ends_with("\ttest")).count();
+    assert!(left_out > 0, "{line}");
+    assert_eq!(number(ranked) + left_out, test_tracks, "{line}");
+}
+
+#[test]
 fn the_pipeline_on_a_listening_log_alone_stops_before_the_convnet() {
     let dir = tempfile::tempdir().unwrap();
     let project_dir = dir.path().join("log-only");
