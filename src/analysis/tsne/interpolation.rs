@@ -54,7 +54,7 @@ pub struct Repulsion {
     /// The FFT length and node spacing (bits) `kernel_spectrum` was made for.
     kernel_of: Option<(usize, u64)>,
     /// The kernel's distinct rows, `[nodes][fft_len]`.
-    kernel_rows: Vec<Fx>,
+    kernel_rows: Vec<f64>,
     /// Work array for one charge's spectrum, row-major `[fft_len][fft_len / 2 + 1]`.
     row_spectrum: Vec<Cx>,
     /// The same spectrum, column-major `[fft_len / 2 + 1][fft_len]`.
@@ -207,7 +207,7 @@ impl Repulsion {
                 let a2 = (a * a) as f64;
                 for b in 0..nodes {
                     let d2 = (a2 + (b * b) as f64) * spacing * spacing;
-                    let value = (1.0 / ((1.0 + d2) * (1.0 + d2))) as Fx;
+                    let value = 1.0 / ((1.0 + d2) * (1.0 + d2));
                     row[b] = value;
                     if b > 0 {
                         row[fft_len - b] = value;
@@ -387,12 +387,7 @@ fn lagrange_weights(u: f64) -> [f64; NODES_PER_BOX] {
 
 /// Real-to-complex FFTs of the rows of `values` (`[rows][width]`, `width` ≤ `fft_len`,
 /// zero-padded to `fft_len`) into `spectrum` (row-major, `fft_len / 2 + 1` a row).
-fn rows_forward<T: Copy + Into<f64> + Sync>(
-    plans: &Plans,
-    spectrum: &mut [Cx],
-    values: &[T],
-    width: usize,
-) {
+fn rows_forward(plans: &Plans, spectrum: &mut [Cx], values: &[f64], width: usize) {
     let fft_len = plans.fft_len;
     spectrum
         .par_chunks_mut(fft_len / 2 + 1)
@@ -406,7 +401,7 @@ fn rows_forward<T: Copy + Into<f64> + Sync>(
             },
             |(real, scratch), (out, row)| {
                 for (r, &v) in real.iter_mut().zip(row) {
-                    *r = v.into() as Fx;
+                    *r = v as Fx;
                 }
                 real[width..].fill(0.0);
                 plans
