@@ -14,6 +14,7 @@ pub mod convnet;
 pub mod demo;
 pub mod dsp;
 pub mod features;
+pub mod gpu;
 pub mod io;
 pub mod pipeline;
 pub mod predict;

@@ -1,5 +1,6 @@
 //! The convnet against PyTorch (tests/data/convnet, made by reference.py) and against finite
-//! differences, and training on a synthetic problem.
+//! differences, the GPU path against the CPU path (on lavapipe in CI), and training on a
+//! synthetic problem.
 #![allow(
     clippy::unwrap_used,
     reason = "test helpers: a failed unwrap is a failed test with a backtrace"
@@ -9,7 +10,11 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use deepcuts::convnet::bench::random_crops;
-use deepcuts::convnet::{ConvnetConfig, ConvnetModel, ConvnetWeights, CpuConvnet, InferOptions};
+use deepcuts::convnet::infer::Conv1Stats;
+use deepcuts::convnet::{
+    ConvnetConfig, ConvnetModel, ConvnetWeights, CpuConvnet, InferDevice, InferEngine, InferOptions,
+};
+use deepcuts::gpu::AdapterChoice;
 use deepcuts::io::npy::read_finite_f32;
 use ndarray::{Array, ArrayD, IxDyn};
 
@@ -65,19 +70,65 @@ fn candle_model_matches_pytorch() {
     }
 }
 
+/// The inference engines under test: the CPU path with 1 to 3 threads and the GPU path on
+/// the fastest adapter (lavapipe in CI, installed by scripts/setup-system.sh).
+fn engines(weights: &ConvnetWeights) -> Vec<(String, InferEngine)> {
+    let mut engines: Vec<(String, InferEngine)> = [1, 2, 3]
+        .into_iter()
+        .map(|threads| {
+            let engine = InferEngine::new(weights, &InferDevice::Cpu, threads).unwrap();
+            (format!("cpu {threads} threads"), engine)
+        })
+        .collect();
+    engines.push(("gpu".into(), gpu_engine(weights)));
+    engines
+}
+
+fn gpu_engine(weights: &ConvnetWeights) -> InferEngine {
+    InferEngine::new(weights, &InferDevice::Gpu(AdapterChoice::Fastest), 1)
+        .expect("a wgpu adapter (lavapipe: mesa-vulkan-drivers, scripts/setup-system.sh)")
+}
+
+const ALL_OUTPUTS: InferOptions = InferOptions {
+    conv1: true,
+    conv1_stats: true,
+};
+
+/// Checks conv1's summaries against conv1's activations: max, mean and a frame of the max
+/// (any frame whose activation equals the max within the tolerance: near-ties may break
+/// either way under another summation order).
+fn assert_stats_match(label: &str, stats: Conv1Stats, conv1: ndarray::ArrayView3<f32>) {
+    let max = conv1.map_axis(ndarray::Axis(2), |row| row.fold(0.0f32, |m, &v| m.max(v)));
+    let mean = conv1.mean_axis(ndarray::Axis(2)).unwrap();
+    let scale = max.fold(0.0f32, |m, &v| m.max(v));
+    assert_close(
+        &format!("{label} conv1 max"),
+        &stats.max.into_dyn(),
+        &max.clone().into_dyn(),
+    );
+    assert_close(
+        &format!("{label} conv1 mean"),
+        &stats.mean.into_dyn(),
+        &mean.into_dyn(),
+    );
+    for ((track, filter), &peak) in stats.peak_frame.indexed_iter() {
+        let at_peak = conv1[[track, filter, peak as usize]];
+        assert!(
+            (at_peak - max[[track, filter]]).abs() <= 1e-4 * scale,
+            "{label}: track {track} filter {filter}: frame {peak} holds {at_peak}, the max is {}",
+            max[[track, filter]]
+        );
+    }
+}
+
 #[test]
-fn fast_cpu_path_matches_pytorch() {
+fn inference_on_cpu_and_gpu_matches_pytorch() {
     let input = read_finite_f32::<ndarray::Ix3>(&data("input.npy")).unwrap();
     for config in ["tiny", "small"] {
         let weights = ConvnetWeights::load(&data(&format!("{config}.safetensors"))).unwrap();
-        for threads in [1, 2, 3] {
-            let net = CpuConvnet::new(&weights, threads).unwrap();
-            let options = InferOptions {
-                conv1: true,
-                conv1_stats: true,
-            };
-            let outputs = net.run(input.view(), options).unwrap();
-            let label = |what: &str| format!("cpu {config} {threads} threads {what}");
+        for (engine_name, net) in engines(&weights) {
+            let outputs = net.run(input.view(), ALL_OUTPUTS).unwrap();
+            let label = |what: &str| format!("{engine_name} {config} {what}");
             assert_close(
                 &label("out"),
                 &outputs.factors.into_dyn(),
@@ -95,66 +146,39 @@ fn fast_cpu_path_matches_pytorch() {
             );
             let conv1 = reference(config, "conv1");
             assert_close(&label("conv1"), &outputs.conv1.unwrap().into_dyn(), &conv1);
-
-            // Summaries against the reference activations: max, mean and the frame of the max.
-            let stats = outputs.conv1_stats.unwrap();
             let conv1 = conv1.into_dimensionality::<ndarray::Ix3>().unwrap();
-            let max = conv1.map_axis(ndarray::Axis(2), |row| row.fold(0.0f32, |m, &v| m.max(v)));
-            let mean = conv1.mean_axis(ndarray::Axis(2)).unwrap();
-            assert_close(
-                &label("conv1 max"),
-                &stats.max.into_dyn(),
-                &max.clone().into_dyn(),
-            );
-            assert_close(
-                &label("conv1 mean"),
-                &stats.mean.into_dyn(),
-                &mean.into_dyn(),
-            );
-            for ((track, filter), &peak) in stats.peak_frame.indexed_iter() {
-                let at_peak = conv1[[track, filter, peak as usize]];
-                assert!(
-                    (at_peak - max[[track, filter]]).abs() <= 1e-4 * max[[track, filter]].max(1e-3)
-                );
-            }
+            assert_stats_match(&label(""), outputs.conv1_stats.unwrap(), conv1.view());
         }
     }
 }
 
 #[test]
-fn fast_cpu_path_refuses_wrong_shapes_and_accepts_an_empty_batch() {
+fn inference_refuses_wrong_shapes_and_accepts_an_empty_batch() {
     let weights = ConvnetWeights::load(&data("tiny.safetensors")).unwrap();
-    let net = CpuConvnet::new(&weights, 2).unwrap();
-    let wrong = ndarray::Array3::<f32>::zeros((2, 128, 600));
-    let message = net
-        .run(wrong.view(), InferOptions::default())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        message.contains("[2, 128, 600]") && message.contains("599"),
-        "{message}"
-    );
-    let short = ndarray::Array2::<f32>::zeros((640, 128));
-    let message = net
-        .run_excerpts(&[short.view()], InferOptions::default())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        message.contains("[640, 128]") && message.contains("646"),
-        "{message}"
-    );
-    let empty = ndarray::Array3::<f32>::zeros((0, 128, 599));
-    let outputs = net
-        .run(
-            empty.view(),
-            InferOptions {
-                conv1: true,
-                conv1_stats: true,
-            },
-        )
-        .unwrap();
-    assert_eq!(outputs.factors.dim(), (0, 10));
-    assert_eq!(outputs.conv1.unwrap().dim(), (0, 8, 596));
+    for (name, net) in engines(&weights) {
+        let wrong = ndarray::Array3::<f32>::zeros((2, 128, 600));
+        let message = net
+            .run(wrong.view(), InferOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("[2, 128, 600]") && message.contains("599"),
+            "{name}: {message}"
+        );
+        let short = ndarray::Array2::<f32>::zeros((640, 128));
+        let message = net
+            .run_excerpts(&[short.view()], InferOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("[640, 128]") && message.contains("646"),
+            "{name}: {message}"
+        );
+        let empty = ndarray::Array3::<f32>::zeros((0, 128, 599));
+        let outputs = net.run(empty.view(), ALL_OUTPUTS).unwrap();
+        assert_eq!(outputs.factors.dim(), (0, 10), "{name}");
+        assert_eq!(outputs.conv1.unwrap().dim(), (0, 8, 596), "{name}");
+    }
 }
 
 #[test]
@@ -174,23 +198,19 @@ fn centre_crops_of_excerpts_give_the_reference_outputs() {
         .collect();
     let views: Vec<_> = excerpts.iter().map(|e| e.view()).collect();
     let weights = ConvnetWeights::load(&data("small.safetensors")).unwrap();
-    let outputs = CpuConvnet::new(&weights, 2)
-        .unwrap()
-        .run_excerpts(&views, InferOptions::default())
-        .unwrap();
-    assert_close(
-        "excerpts out",
-        &outputs.factors.into_dyn(),
-        &reference("small", "out"),
-    );
+    for (name, net) in engines(&weights) {
+        let outputs = net.run_excerpts(&views, InferOptions::default()).unwrap();
+        assert_close(
+            &format!("{name} excerpts out"),
+            &outputs.factors.into_dyn(),
+            &reference("small", "out"),
+        );
+    }
 }
 
-#[test]
-fn fast_cpu_path_matches_candle_in_f64_on_the_paper_config() {
-    // No PyTorch vectors exist for the paper sizes (wider layers, more accumulation): the
-    // candle model's direct convolution in f64 is the reference.
-    let config = ConvnetConfig::paper();
-    let mut weights = ConvnetWeights::init(&config, 3);
+/// Random weights of `config` with a realistic input normalisation and non-zero biases.
+fn random_weights(config: &ConvnetConfig, seed: u64) -> ConvnetWeights {
+    let mut weights = ConvnetWeights::init(config, seed);
     weights.input_mean = (0..128).map(|i| -45.0 + 0.1 * i as f32).collect();
     weights.input_std = (0..128).map(|i| 20.0 + 0.05 * i as f32).collect();
     for layer in weights.convs.iter_mut().chain(&mut weights.dense) {
@@ -198,6 +218,68 @@ fn fast_cpu_path_matches_candle_in_f64_on_the_paper_config() {
             *b = 0.01 * ((i % 7) as f32 - 3.0);
         }
     }
+    weights
+}
+
+#[test]
+fn gpu_matches_cpu_on_both_configs_and_partial_batches() {
+    // Batches of 1, 7 and 64 tracks leave partial GEMM tiles in every layer (128-row tiles
+    // over tracks × frames, 128-column tiles over filters and the 40 factors).
+    for config in [ConvnetConfig::small(), ConvnetConfig::paper()] {
+        let weights = random_weights(&config, 5);
+        let cpu = CpuConvnet::new(&weights, 2).unwrap();
+        let gpu = gpu_engine(&weights);
+        for batch in [1, 7, 64] {
+            let crops = random_crops(&config, batch, 20 + batch as u64);
+            let want = cpu.run(crops.view(), ALL_OUTPUTS).unwrap();
+            let got = gpu.run(crops.view(), ALL_OUTPUTS).unwrap();
+            let label = |what: &str| format!("gpu {:?} batch {batch} {what}", config.filters);
+            assert_close(
+                &label("factors"),
+                &got.factors.into_dyn(),
+                &want.factors.into_dyn(),
+            );
+            assert_close(
+                &label("pooled"),
+                &got.pooled.into_dyn(),
+                &want.pooled.into_dyn(),
+            );
+            assert_close(
+                &label("fc2"),
+                &got.last_dense.into_dyn(),
+                &want.last_dense.into_dyn(),
+            );
+            let conv1 = want.conv1.unwrap();
+            assert_close(
+                &label("conv1"),
+                &got.conv1.unwrap().into_dyn(),
+                &conv1.clone().into_dyn(),
+            );
+            assert_stats_match(&label(""), got.conv1_stats.unwrap(), conv1.view());
+        }
+    }
+}
+
+#[test]
+fn every_wgsl_kernel_parses_and_validates() {
+    // naga is the front end wgpu compiles WGSL with: a kernel it rejects fails here even on a
+    // machine without any adapter.
+    use naga::valid::{Capabilities, ValidationFlags, Validator};
+    for kernel in deepcuts::gpu::kernels::ALL {
+        let module = naga::front::wgsl::parse_str(kernel.wgsl)
+            .unwrap_or_else(|e| panic!("{}: {}", kernel.name, e.emit_to_string(kernel.wgsl)));
+        Validator::new(ValidationFlags::all(), Capabilities::default())
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{}: {}", kernel.name, e.emit_to_string(kernel.wgsl)));
+    }
+}
+
+#[test]
+fn fast_cpu_path_matches_candle_in_f64_on_the_paper_config() {
+    // No PyTorch vectors exist for the paper sizes (wider layers, more accumulation): the
+    // candle model's direct convolution in f64 is the reference.
+    let config = ConvnetConfig::paper();
+    let weights = random_weights(&config, 3);
     let crops = random_crops(&config, 3, 11);
     let outputs = CpuConvnet::new(&weights, 2)
         .unwrap()

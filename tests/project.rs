@@ -514,8 +514,8 @@ fn bad_projects_and_arguments_are_clear_errors() {
 #[test]
 fn the_shipped_demo_model_is_the_network_trained_on_the_default_world() {
     use deepcuts::coldstart::split::{Part, TrackSplit};
-    use deepcuts::convnet::bench::InferDevice;
     use deepcuts::convnet::infer::InferOptions;
+    use deepcuts::convnet::InferDevice;
     use deepcuts::pipeline::{stage_status, Stage, StageState};
     use deepcuts::project::shipped_model::{self, sha256_hex, Manifest};
 
@@ -555,7 +555,7 @@ fn the_shipped_demo_model_is_the_network_trained_on_the_default_world() {
         .collect();
     let net = deepcuts::predict::load_net(
         &project.layout().path("model/weights.safetensors"),
-        InferDevice::Cpu,
+        &InferDevice::Cpu,
         1,
     )
     .unwrap();

@@ -10,7 +10,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::audio::ANALYSIS_RATE_HZ;
 use crate::convnet::config::{CENTRE_CROP_OFFSET, EXCERPT_FRAMES};
-use crate::convnet::{CpuConvnet, InferOptions};
+use crate::convnet::{InferDevice, InferEngine, InferOptions};
 use crate::dsp::mel::{MelSpectrogram, HOP_LENGTH, N_MELS};
 use crate::features::{self, RowStatus, Shard};
 use crate::project::audio_source::TrackAudio;
@@ -102,7 +102,7 @@ impl Activations {
 struct LoadedNet {
     path: PathBuf,
     modified: Option<SystemTime>,
-    net: Arc<CpuConvnet>,
+    net: Arc<InferEngine>,
 }
 
 /// The network, loaded once per weights file (and reloaded when the file changes).
@@ -112,7 +112,7 @@ pub struct NetCache {
 }
 
 impl NetCache {
-    fn get(&self, path: &Path) -> Result<Arc<CpuConvnet>, String> {
+    fn get(&self, path: &Path) -> Result<Arc<InferEngine>, String> {
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         let mut cached = self
             .inner
@@ -125,8 +125,7 @@ impl NetCache {
         }
         // One thread: the view asks for one track at a time, and the jobs need the cores.
         let net = Arc::new(
-            crate::predict::load_net(path, crate::convnet::bench::InferDevice::Cpu, 1)
-                .map_err(|e| e.to_string())?,
+            crate::predict::load_net(path, &InferDevice::Cpu, 1).map_err(|e| e.to_string())?,
         );
         *cached = Some(LoadedNet {
             path: path.to_owned(),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::predict::DeviceArg;
+use super::predict::DeviceArgs;
 use super::{interrupt, Outcome};
 use crate::convnet::bench::{bench_infer, bench_train};
 use crate::pipeline::resolve_config;
@@ -13,8 +13,8 @@ pub struct InferArgs {
     /// Network size: `paper`, `small`, or a JSON/TOML config file.
     #[arg(long, default_value = "paper")]
     config: String,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
-    device: DeviceArg,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Tracks per batch.
     #[arg(long, default_value_t = 32)]
     batch: usize,
@@ -54,7 +54,7 @@ pub fn infer(args: InferArgs) -> anyhow::Result<Outcome> {
     let config = resolve_config(&args.config)?;
     let figures = bench_infer(
         &config,
-        args.device.resolve()?,
+        &args.device.device,
         args.batch,
         threads(args.threads),
         duration(args.secs)?,

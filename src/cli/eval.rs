@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use indicatif::ProgressBar;
 
-use super::predict::DeviceArg;
+use super::predict::DeviceArgs;
 use super::{interrupt, progress, Outcome};
 use crate::baseline::{BagOfWordsConfig, FeatureConfig};
 use crate::coldstart::{eval_project, EvalProgress};
@@ -20,8 +20,8 @@ pub struct Args {
     /// The baseline's features: the paper's bag of words of MFCCs, or mel statistics.
     #[arg(long, value_enum, default_value_t = BaselineArg::Bow)]
     baseline: BaselineArg,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
-    device: DeviceArg,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -40,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .clone()
         .unwrap_or_else(|| project.layout().path(layout::MODEL_WEIGHTS));
     let mut options = crate::pipeline::eval_options(weights, args.threads.unwrap_or(0))?;
-    options.device = args.device.resolve()?;
+    options.device = args.device.device;
     options.baseline.features = match args.baseline {
         BaselineArg::Bow => FeatureConfig::BagOfWords(BagOfWordsConfig::default()),
         BaselineArg::MelStats => FeatureConfig::MelStatistics,

@@ -6,6 +6,7 @@ mod bench;
 mod bench_convnet;
 mod cf;
 mod demo;
+mod devices;
 mod eval;
 mod features;
 mod filters;
@@ -91,6 +92,8 @@ enum Command {
     App(app::Args),
     /// t-SNE map of the predicted (or CF) factors: maps/tsne.npy, .csv, .json; or of any .npy.
     Tsne(tsne::Args),
+    /// The GPU adapters inference can use (`--device gpu:NAME`), and what `auto` picks.
+    Devices(devices::Args),
     /// Measure the speed of a stage.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -105,12 +108,7 @@ pub enum Outcome {
 /// Parses the arguments, runs the command and maps its outcome to an exit status:
 /// 0 on success, 1 when the command (or some of its items) failed, 2 for usage errors.
 pub fn main() -> ExitCode {
-    // candle's own thread pool spins after large element-wise ops and fights rayon for the
-    // cores (measured: up to half the training speed on 2 cores); the heavy work is ours.
-    // Set before any thread starts, and only when the user has not chosen.
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        std::env::set_var("CANDLE_NUM_THREADS", "1");
-    }
+    crate::convnet::init_threads();
     let cli = Cli::parse();
     let result = match cli.command {
         // Given nothing, deepcuts shows the demo world: in the app, or on the terminal when
@@ -156,6 +154,7 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Pipeline(args) => pipeline::run(args),
         Command::App(args) => app::run(args),
         Command::Tsne(args) => tsne::run(args),
+        Command::Devices(args) => devices::run(args),
         Command::Bench(command) => bench::run(command),
     }
 }

@@ -7,31 +7,17 @@ use std::time::Instant;
 use anyhow::Context;
 
 use super::{interrupt, progress, Outcome};
-use crate::convnet::bench::InferDevice;
+use crate::convnet::InferDevice;
 use crate::predict::{forward_files, load_net, predict_project, PredictOptions};
 use crate::project::{layout, Project};
 
-/// Where inference runs.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum DeviceArg {
-    /// The GPU when one is usable, else the CPU (today: the CPU).
-    Auto,
-    Cpu,
-    Gpu,
-}
-
-impl DeviceArg {
-    /// The library's device; `gpu` is refused until the GPU path exists.
-    pub fn resolve(self) -> anyhow::Result<InferDevice> {
-        match self {
-            DeviceArg::Auto => Ok(InferDevice::Auto),
-            DeviceArg::Cpu => Ok(InferDevice::Cpu),
-            DeviceArg::Gpu => anyhow::bail!(
-                "--device gpu: this build has no GPU inference yet (it comes with the wgpu \
-                 backend); use --device cpu or auto"
-            ),
-        }
-    }
+/// `--device`, shared by every command that runs the network.
+#[derive(Debug, clap::Args)]
+pub struct DeviceArgs {
+    /// Where the network runs: auto (a hardware GPU if there is one, else the CPU), cpu, gpu
+    /// (the fastest adapter, software ones too) or gpu:NAME (see `deepcuts devices`).
+    #[arg(long, default_value = "auto")]
+    pub device: InferDevice,
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,8 +28,8 @@ pub struct PredictArgs {
     /// elsewhere, e.g. on another collection, predicts this one's tracks (cold start).
     #[arg(long)]
     model: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
-    device: DeviceArg,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Tracks per network call.
     #[arg(long, default_value_t = PredictOptions::default().batch)]
     batch: usize,
@@ -63,8 +49,8 @@ pub struct ForwardArgs {
     /// Where to write the predictions, [files × factors] float32 .npy, row i for the i-th file.
     #[arg(long)]
     out: PathBuf,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
-    device: DeviceArg,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -74,7 +60,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<Outcome> {
     let project = Project::open(&args.dir)?;
     let options = PredictOptions {
         model: args.model,
-        device: args.device.resolve()?,
+        device: args.device.device,
         threads: args.threads.unwrap_or(0),
         batch: args.batch,
     };
@@ -103,10 +89,11 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<Outcome> {
         eprintln!("… and {} more", report.skipped.len() - 10);
     }
     println!(
-        "{} of {} tracks predicted with {} in {secs:.1} s ({:.0} tracks/s); {} without (zero rows, listed in {})",
+        "{} of {} tracks predicted with {} on {} in {secs:.1} s ({:.0} tracks/s); {} without (zero rows, listed in {})",
         report.predicted,
         report.tracks,
         report.model.display(),
+        report.device,
         report.predicted as f64 / secs.max(1e-9),
         report.skipped.len(),
         layout::PREDICT_REPORT
@@ -123,11 +110,8 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<Outcome> {
 }
 
 pub fn forward(args: ForwardArgs) -> anyhow::Result<Outcome> {
-    let net = load_net(
-        &args.model,
-        args.device.resolve()?,
-        args.threads.unwrap_or(0),
-    )?;
+    let net = load_net(&args.model, &args.device.device, args.threads.unwrap_or(0))?;
+    eprintln!("running on {}", net.describe());
     let factors = forward_files(&net, &args.mels)?;
     crate::io::npy::write(&args.out, &factors)
         .with_context(|| format!("writing {}", args.out.display()))?;

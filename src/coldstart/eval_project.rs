@@ -26,8 +26,8 @@ use crate::cf::eval::{evaluate, write_table, Candidates, Scorer};
 use crate::cf::metrics::{Cutoffs, EvalTable};
 use crate::cf::sparse::PlayCounts;
 use crate::cf::wmf::{IterationReport, WmfConfig};
-use crate::convnet::bench::InferDevice;
 use crate::convnet::loss::unit_norm;
+use crate::convnet::InferDevice;
 use crate::features::{self, Shard};
 use crate::predict::batches::scatter_rows;
 use crate::predict::{load_net, missing_features, predict_rows, BatchOptions};
@@ -122,7 +122,7 @@ pub fn eval_project(
         .clone()
         .unwrap_or_else(|| layout.path(layout::MODEL_WEIGHTS));
     // Load the network first: a missing model is an error before any long work.
-    let net = load_net(&model_path, options.device, options.threads)?;
+    let net = load_net(&model_path, &options.device, options.threads)?;
     if net.config().factors != options.wmf.factors {
         return Err(ColdstartError::Invalid(format!(
             "{}: the network predicts {} factors, the cold-start WMF has {}",

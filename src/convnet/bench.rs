@@ -10,32 +10,12 @@ use candle_core::{Device, Tensor};
 use ndarray::Array3;
 use rand::{Rng, SeedableRng};
 
-use super::config::{ConvnetConfig, CROP_FRAMES};
-use super::infer::{CpuConvnet, InferError, InferOptions};
+use super::config::{ConvnetConfig, CROP_FRAMES, EXCERPT_FRAMES};
+use super::engine::{InferDevice, InferEngine};
+use super::infer::{InferError, InferOptions};
 use super::loss::unit_norm;
 use super::train::{BatchTarget, PreparedBatch, TrainError, TrainSettings, Trainer};
 use super::weights::ConvnetWeights;
-
-/// Where inference runs. `Auto` picks the CPU until the GPU path exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum InferDevice {
-    #[default]
-    Auto,
-    Cpu,
-}
-
-impl std::str::FromStr for InferDevice {
-    type Err = String;
-
-    /// `auto` or `cpu`, as given to `--device`.
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        match name {
-            "auto" => Ok(Self::Auto),
-            "cpu" => Ok(Self::Cpu),
-            other => Err(format!("unknown device {other:?} (known: auto, cpu)")),
-        }
-    }
-}
 
 /// Measured inference throughput.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,34 +57,48 @@ pub fn random_crops(config: &ConvnetConfig, batch: usize, seed: u64) -> Array3<f
     })
 }
 
-/// Times CPU inference of `config` on batches of `batch` random crops with `threads` threads,
-/// for at least `min_duration` (and at least 3 batches), or until `cancel` is set.
+/// Random stored excerpts in the range of real log-mels: [batch, 646, n_mels] dB.
+pub fn random_excerpts(config: &ConvnetConfig, batch: usize, seed: u64) -> Array3<f32> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    Array3::from_shape_simple_fn((batch, EXCERPT_FRAMES, config.n_mels), || {
+        rng.random_range(-80.0..0.0)
+    })
+}
+
+/// Times inference of `config` on `device` on batches of `batch` random excerpts (the CPU
+/// path with `threads` threads), for at least `min_duration` (and at least 3 batches), or
+/// until `cancel` is set. Batches are pipelined as in `predict`: the next one is started
+/// before the current one is read back.
 pub fn bench_infer(
     config: &ConvnetConfig,
-    device: InferDevice,
+    device: &InferDevice,
     batch: usize,
     threads: usize,
     min_duration: Duration,
     cancel: &AtomicBool,
 ) -> Result<InferBenchFigures, InferError> {
-    let device_name = match device {
-        InferDevice::Auto | InferDevice::Cpu => "cpu",
-    };
+    let batch = batch.max(1);
     let weights = ConvnetWeights::init(config, 1);
-    let net = CpuConvnet::new(&weights, threads)?;
-    let crops = random_crops(config, batch.max(1), 2);
-    net.run(crops.view(), InferOptions::default())?;
+    let net = InferEngine::new(&weights, device, threads)?;
+    let excerpts = random_excerpts(config, batch, 2);
+    let views: Vec<_> = excerpts.outer_iter().collect();
+    let options = InferOptions::default();
+    net.run_excerpts(&views, options)?;
     let start = Instant::now();
-    let mut batches = 0;
+    let mut batches = 1;
+    let mut pending = net.start_excerpts(&views, options)?;
     while (batches < 3 || start.elapsed() < min_duration) && !cancel.load(Ordering::Relaxed) {
-        net.run(crops.view(), InferOptions::default())?;
+        let next = net.start_excerpts(&views, options)?;
+        pending.finish()?;
+        pending = next;
         batches += 1;
     }
+    pending.finish()?;
     let elapsed_secs = start.elapsed().as_secs_f64().max(1e-9);
-    let tracks_per_sec = (batches * batch.max(1)) as f64 / elapsed_secs;
+    let tracks_per_sec = (batches * batch) as f64 / elapsed_secs;
     Ok(InferBenchFigures {
-        device: device_name.to_owned(),
-        batch: batch.max(1),
+        device: net.describe(),
+        batch,
         threads: threads.max(1),
         batches,
         elapsed_secs,
@@ -218,12 +212,23 @@ mod tests {
 
     #[test]
     fn device_names_parse() {
+        use crate::gpu::AdapterChoice;
         assert_eq!("auto".parse::<InferDevice>(), Ok(InferDevice::Auto));
         assert_eq!("cpu".parse::<InferDevice>(), Ok(InferDevice::Cpu));
-        assert!("gpu"
-            .parse::<InferDevice>()
-            .unwrap_err()
-            .contains("auto, cpu"));
+        assert_eq!(
+            "gpu".parse::<InferDevice>(),
+            Ok(InferDevice::Gpu(AdapterChoice::Fastest))
+        );
+        assert_eq!(
+            "gpu:llvmpipe".parse::<InferDevice>(),
+            Ok(InferDevice::Gpu(AdapterChoice::Named("llvmpipe".into())))
+        );
+        for bad in ["tpu", "gpu:", "GPU"] {
+            assert!(bad
+                .parse::<InferDevice>()
+                .unwrap_err()
+                .contains("auto, cpu, gpu"));
+        }
     }
 
     #[test]
@@ -238,10 +243,10 @@ mod tests {
             factors: 3,
         };
         let cancel = AtomicBool::new(false);
-        let infer = bench_infer(&config, InferDevice::Auto, 4, 2, Duration::ZERO, &cancel).unwrap();
+        let infer = bench_infer(&config, &InferDevice::Cpu, 4, 2, Duration::ZERO, &cancel).unwrap();
         assert_eq!(
             (infer.batches, infer.batch, infer.device.as_str()),
-            (3, 4, "cpu")
+            (3, 4, "cpu (2 threads)")
         );
         let rate = (infer.batches * infer.batch) as f64 / infer.elapsed_secs;
         assert!((infer.tracks_per_sec - rate).abs() < 1e-9 * rate);

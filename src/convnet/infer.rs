@@ -32,6 +32,8 @@ pub enum InferError {
     },
     #[error("cannot start {threads} inference threads: {message}")]
     Threads { threads: usize, message: String },
+    #[error(transparent)]
+    Gpu(#[from] crate::gpu::GpuError),
 }
 
 /// Which optional outputs to compute besides factors, pooled features and the last dense layer.
@@ -185,20 +187,18 @@ impl CpuConvnet {
         &self.config
     }
 
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
     /// Runs the network on network-layout crops. x: [batch, n_mels, 599] (dB).
     pub fn run(
         &self,
         x: ArrayView3<'_, f32>,
         options: InferOptions,
     ) -> Result<InferOutputs, InferError> {
-        let (batch, mels, frames) = x.dim();
-        if mels != self.config.n_mels || frames != CROP_FRAMES {
-            return Err(InferError::InputShape {
-                what: "crops",
-                found: x.shape().to_vec(),
-                expected: format!("[batch, {}, {CROP_FRAMES}]", self.config.n_mels),
-            });
-        }
+        check_crops(x, self.config.n_mels)?;
+        let (batch, mels, _) = x.dim();
         self.run_with(batch, options, |track, rows| {
             // rows: [599, n_mels] time-major.
             for (c, band) in x.index_axis(Axis(0), track).outer_iter().enumerate() {
@@ -216,13 +216,7 @@ impl CpuConvnet {
         options: InferOptions,
     ) -> Result<InferOutputs, InferError> {
         let mels = self.config.n_mels;
-        if let Some(bad) = excerpts.iter().find(|e| e.dim() != (EXCERPT_FRAMES, mels)) {
-            return Err(InferError::InputShape {
-                what: "excerpt",
-                found: bad.shape().to_vec(),
-                expected: format!("[{EXCERPT_FRAMES}, {mels}]"),
-            });
-        }
+        check_excerpts(excerpts, mels)?;
         self.run_with(excerpts.len(), options, |track, rows| {
             let crop = excerpts[track].slice(ndarray::s![
                 CENTRE_CROP_OFFSET..CENTRE_CROP_OFFSET + CROP_FRAMES,
@@ -445,6 +439,33 @@ impl CpuConvnet {
             Array2::from_shape_vec((batch, self.config.factors), factors)
                 .expect("output layer is batch × factors"),
         )
+    }
+}
+
+/// Checks network-layout crops: [batch, n_mels, 599].
+pub(crate) fn check_crops(x: ArrayView3<'_, f32>, mels: usize) -> Result<(), InferError> {
+    if x.dim().1 != mels || x.dim().2 != CROP_FRAMES {
+        return Err(InferError::InputShape {
+            what: "crops",
+            found: x.shape().to_vec(),
+            expected: format!("[batch, {mels}, {CROP_FRAMES}]"),
+        });
+    }
+    Ok(())
+}
+
+/// Checks stored excerpts: each [646, n_mels].
+pub(crate) fn check_excerpts(
+    excerpts: &[ArrayView2<'_, f32>],
+    mels: usize,
+) -> Result<(), InferError> {
+    match excerpts.iter().find(|e| e.dim() != (EXCERPT_FRAMES, mels)) {
+        Some(bad) => Err(InferError::InputShape {
+            what: "excerpt",
+            found: bad.shape().to_vec(),
+            expected: format!("[{EXCERPT_FRAMES}, {mels}]"),
+        }),
+        None => Ok(()),
     }
 }
 

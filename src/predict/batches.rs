@@ -1,5 +1,6 @@
 //! The batched inference loop shared by project prediction and the cold-start evaluation: a
-//! loader thread reads the next batch of excerpts while the network runs on the current one.
+//! loader thread reads the next batch of excerpts while the network runs on the current one,
+//! and on a GPU the next batch is submitted before the current one is read back.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -7,7 +8,8 @@ use std::sync::mpsc::sync_channel;
 use ndarray::{Array2, ArrayView2};
 
 use crate::convnet::config::EXCERPT_FRAMES;
-use crate::convnet::infer::{CpuConvnet, InferError, InferOptions};
+use crate::convnet::infer::{InferError, InferOptions};
+use crate::convnet::{InferEngine, Pending};
 use crate::track_issue::TrackIssue;
 
 /// Batches the loader reads ahead of the network.
@@ -53,6 +55,9 @@ pub struct RowPredictions {
     pub skipped: Vec<TrackIssue>,
     /// Whether `cancel` stopped the loop (the outputs are then incomplete).
     pub cancelled: bool,
+    /// Where the network ran, in words (`InferEngine::describe`), with why when `auto` fell
+    /// back to the CPU.
+    pub device: String,
 }
 
 /// One batch read by the loader.
@@ -67,8 +72,32 @@ struct LoadedBatch {
 /// Runs `net` on the excerpts of `rows`, read by `read(row, out)` ([646 × n_mels] values,
 /// time-major) on a loader thread. A row that cannot be read is skipped with the reason.
 /// `progress(done, total)` after each batch; stops early (`cancelled`) when `cancel` is set.
+/// A GPU failure ends the run with an error naming the batch, except under `--device auto`,
+/// where the run starts again on the CPU.
 pub fn predict_rows(
-    net: &CpuConvnet,
+    net: &InferEngine,
+    read: &ReadExcerpt<'_>,
+    rows: &[usize],
+    options: BatchOptions,
+    progress: &mut dyn FnMut(usize, usize),
+    cancel: &AtomicBool,
+) -> Result<RowPredictions, InferError> {
+    match predict_rows_on(net, read, rows, options, progress, cancel) {
+        Err(InferError::Gpu(error)) => match net.cpu_fallback() {
+            Some(cpu) => {
+                let cpu = cpu?;
+                let mut out = predict_rows_on(&cpu, read, rows, options, progress, cancel)?;
+                out.device = format!("{} ({error}; device auto retried on the CPU)", out.device);
+                Ok(out)
+            }
+            None => Err(InferError::Gpu(error)),
+        },
+        other => other,
+    }
+}
+
+fn predict_rows_on(
+    net: &InferEngine,
     read: &ReadExcerpt<'_>,
     rows: &[usize],
     options: BatchOptions,
@@ -91,6 +120,7 @@ pub fn predict_rows(
         conv1_peak: Array2::zeros((rows.len(), stats_width)),
         skipped: Vec::new(),
         cancelled: false,
+        device: net.describe(),
     };
     let batch = options.batch.max(1);
     let infer_options = InferOptions {
@@ -99,6 +129,28 @@ pub fn predict_rows(
     };
     let mut done = 0;
     progress(0, rows.len());
+    let mut store = |loaded: LoadedBatch, pending: Pending| -> Result<(), InferError> {
+        let outputs = pending.finish()?;
+        for (k, &position) in loaded.positions.iter().enumerate() {
+            out.factors
+                .row_mut(position)
+                .assign(&outputs.factors.row(k));
+            out.last_dense
+                .row_mut(position)
+                .assign(&outputs.last_dense.row(k));
+            if let Some(stats) = &outputs.conv1_stats {
+                out.conv1_max.row_mut(position).assign(&stats.max.row(k));
+                out.conv1_mean.row_mut(position).assign(&stats.mean.row(k));
+                out.conv1_peak
+                    .row_mut(position)
+                    .assign(&stats.peak_frame.row(k));
+            }
+        }
+        done += loaded.positions.len() + loaded.skipped.len();
+        out.skipped.extend(loaded.skipped);
+        progress(done, rows.len());
+        Ok(())
+    };
     let mut failure = None;
     std::thread::scope(|scope| {
         let (sender, receiver) = sync_channel::<LoadedBatch>(PREFETCH_BATCHES);
@@ -130,6 +182,8 @@ pub fn predict_rows(
                 }
             }
         });
+        // One batch in flight while the next is started.
+        let mut in_flight: Option<(LoadedBatch, Pending)> = None;
         for loaded in receiver.iter() {
             let views: Vec<ArrayView2<f32>> = loaded
                 .values
@@ -139,33 +193,27 @@ pub fn predict_rows(
                         .expect("each slot holds one excerpt")
                 })
                 .collect();
-            let outputs = match net.run_excerpts(&views, infer_options) {
-                Ok(outputs) => outputs,
+            let pending = match net.start_excerpts(&views, infer_options) {
+                Ok(pending) => pending,
                 Err(error) => {
                     failure = Some(error);
                     break;
                 }
             };
-            for (k, &position) in loaded.positions.iter().enumerate() {
-                out.factors
-                    .row_mut(position)
-                    .assign(&outputs.factors.row(k));
-                out.last_dense
-                    .row_mut(position)
-                    .assign(&outputs.last_dense.row(k));
-                if let Some(stats) = &outputs.conv1_stats {
-                    out.conv1_max.row_mut(position).assign(&stats.max.row(k));
-                    out.conv1_mean.row_mut(position).assign(&stats.mean.row(k));
-                    out.conv1_peak
-                        .row_mut(position)
-                        .assign(&stats.peak_frame.row(k));
+            drop(views);
+            if let Some((previous, previous_pending)) = in_flight.replace((loaded, pending)) {
+                if let Err(error) = store(previous, previous_pending) {
+                    failure = Some(error);
+                    break;
                 }
             }
-            done += loaded.positions.len() + loaded.skipped.len();
-            out.skipped.extend(loaded.skipped);
-            progress(done, rows.len());
             if cancel.load(Ordering::Relaxed) {
                 break;
+            }
+        }
+        if failure.is_none() {
+            if let Some((last, pending)) = in_flight.take() {
+                failure = store(last, pending).err();
             }
         }
         // Dropping the receiver ends the loader at its next send.

@@ -7,7 +7,8 @@ use ndarray::{Array2, Ix2};
 
 use super::PredictError;
 use crate::convnet::config::EXCERPT_FRAMES;
-use crate::convnet::infer::{CpuConvnet, InferOptions};
+use crate::convnet::infer::InferOptions;
+use crate::convnet::InferEngine;
 use crate::io::npy;
 
 /// Files per network call.
@@ -15,7 +16,7 @@ const BATCH_FILES: usize = 64;
 
 /// Predicted factors of each excerpt file, row i for `mels[i]`: [files, factors]. Any file
 /// that is not a finite float `[646, n_mels]` array stops the run with an error naming it.
-pub fn forward_files(net: &CpuConvnet, mels: &[PathBuf]) -> Result<Array2<f32>, PredictError> {
+pub fn forward_files(net: &InferEngine, mels: &[PathBuf]) -> Result<Array2<f32>, PredictError> {
     if mels.is_empty() {
         return Err(PredictError::NoInputs);
     }

@@ -9,10 +9,9 @@ pub mod project;
 
 use std::path::PathBuf;
 
-use crate::convnet::bench::InferDevice;
 use crate::convnet::infer::InferError;
 use crate::convnet::weights::WeightsError;
-use crate::convnet::{ConvnetWeights, CpuConvnet};
+use crate::convnet::{ConvnetWeights, InferDevice, InferEngine};
 use crate::features::{FeaturesError, RowStatus};
 use crate::io::npy::NpyError;
 use crate::project::ProjectError;
@@ -49,22 +48,20 @@ pub enum PredictError {
     },
 }
 
-/// Loads a weights file and prepares it for inference on `device` with `threads` threads
-/// (0: one per core).
+/// Loads a weights file and prepares it for inference on `device`, the CPU path with
+/// `threads` threads (0: one per core).
 pub fn load_net(
     path: &std::path::Path,
-    device: InferDevice,
+    device: &InferDevice,
     threads: usize,
-) -> Result<CpuConvnet, PredictError> {
+) -> Result<InferEngine, PredictError> {
     let weights = ConvnetWeights::load(path)?;
     let threads = if threads == 0 {
         std::thread::available_parallelism().map_or(1, usize::from)
     } else {
         threads
     };
-    match device {
-        InferDevice::Auto | InferDevice::Cpu => Ok(CpuConvnet::new(&weights, threads)?),
-    }
+    Ok(InferEngine::new(&weights, device, threads)?)
 }
 
 /// Why a track has no excerpt to run on, or `None` when its features are done.

@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use super::batches::{predict_rows, scatter_rows, BatchOptions};
 use super::{load_net, missing_features, PredictError};
-use crate::convnet::bench::InferDevice;
 use crate::convnet::ConvnetConfig;
+use crate::convnet::InferDevice;
 use crate::features::{self, Shard};
 use crate::io::npy;
 use crate::project::{layout, Project, ProjectError};
@@ -51,6 +51,8 @@ pub struct PredictReport {
     /// Tracks in the project (rows of every array).
     pub tracks: usize,
     pub predicted: usize,
+    /// Where the network ran (`InferEngine::describe`).
+    pub device: String,
     /// Tracks without predictions (zero rows), with the reason.
     pub skipped: Vec<TrackIssue>,
     /// Whether Ctrl-C (or the GUI) stopped the run; nothing was written then.
@@ -70,7 +72,7 @@ pub fn predict_project(
         .model
         .clone()
         .unwrap_or_else(|| layout.path(layout::MODEL_WEIGHTS));
-    let net = load_net(&model, options.device, options.threads)?;
+    let net = load_net(&model, &options.device, options.threads)?;
     let config = net.config().clone();
     if config.n_mels != crate::dsp::mel::N_MELS {
         return Err(PredictError::MelBins {
@@ -105,6 +107,7 @@ pub fn predict_project(
         config,
         tracks,
         predicted: rows.len() - predictions.skipped.len(),
+        device: predictions.device.clone(),
         skipped,
         cancelled: predictions.cancelled,
     };
