@@ -137,6 +137,8 @@ fn the_pipeline_runs_what_is_not_done_and_deepcuts_alone_opens_the_demo_world() 
         );
     }
 
+    assert_gpu_predictions_match_cpu(p, &project_dir);
+
     // New listens make the factors, and everything learned from them, stale.
     let weights = project_dir.join("model/weights.safetensors");
     let trained = std::fs::metadata(&weights).unwrap().modified().unwrap();
@@ -181,6 +183,74 @@ fn the_pipeline_runs_what_is_not_done_and_deepcuts_alone_opens_the_demo_world() 
     assert!(std::fs::metadata(&weights).unwrap().modified().unwrap() > trained);
     let again = ok(&["pipeline", p]);
     assert_eq!(again.matches(": up to date").count(), 7, "{again}");
+}
+
+/// `predict --device gpu` (lavapipe in CI) writes the arrays `--device cpu` writes, row for
+/// row; without a Vulkan driver `gpu` is a clear error and `auto` runs on the CPU.
+fn assert_gpu_predictions_match_cpu(p: &str, dir: &Path) {
+    use deepcuts::project::layout;
+    let read = |name: &str| -> Array2<f32> { ndarray_npy::read_npy(dir.join(name)).unwrap() };
+    let read_peaks =
+        || -> Array2<u32> { ndarray_npy::read_npy(dir.join(layout::PREDICT_CONV1_PEAK)).unwrap() };
+    let arrays = [
+        layout::PREDICT_FACTORS,
+        layout::PREDICT_CONV1_MAX,
+        layout::PREDICT_CONV1_MEAN,
+        layout::PREDICT_FC2,
+    ];
+    let out = ok(&["predict", p, "--device", "cpu", "--threads", "1"]);
+    assert!(out.contains(" on cpu (1 threads)"), "{out}");
+    let cpu: Vec<Array2<f32>> = arrays.iter().map(|name| read(name)).collect();
+    let cpu_peaks = read_peaks();
+    // Batches of 7: the last one is partial.
+    let out = ok(&["predict", p, "--device", "gpu", "--batch", "7"]);
+    assert!(out.contains(" on gpu "), "{out}");
+    for (name, want) in arrays.iter().zip(&cpu) {
+        let got = read(name);
+        assert_eq!(got.dim(), want.dim(), "{name}");
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let worst = got
+            .iter()
+            .zip(want)
+            .map(|(g, w)| (g - w).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            scale > 0.0 && worst <= 1e-4 * scale,
+            "{name}: {worst} vs {scale}"
+        );
+    }
+    // Frames of the max: the same, but for near-ties that another summation order may break
+    // the other way.
+    let gpu_peaks = read_peaks();
+    let same = gpu_peaks
+        .iter()
+        .zip(&cpu_peaks)
+        .filter(|(g, c)| g == c)
+        .count();
+    assert!(
+        same as f64 >= 0.99 * cpu_peaks.len() as f64,
+        "{same} of {} peak frames agree",
+        cpu_peaks.len()
+    );
+
+    let without_vulkan = |device: &str| {
+        Command::new(env!("CARGO_BIN_EXE_deepcuts"))
+            .args(["predict", p, "--device", device])
+            .env("VK_ICD_FILENAMES", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+    let refused = without_vulkan("gpu");
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("no GPU adapter found") && message.contains("--device cpu"),
+        "{message}"
+    );
+    let auto = without_vulkan("auto");
+    assert!(auto.status.success());
+    let out = String::from_utf8_lossy(&auto.stdout);
+    assert!(out.contains(" on cpu ("), "{out}");
 }
 
 #[test]

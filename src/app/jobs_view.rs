@@ -36,6 +36,7 @@ impl JobsView {
             factors: Some(self.factors),
             threads: None,
             first_pass: Some(FIRST_PASS_TRACKS),
+            ..RunOptions::default()
         }
     }
 

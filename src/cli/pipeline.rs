@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use indicatif::ProgressBar;
 
+use super::predict::DeviceArgs;
 use super::{interrupt, progress, Outcome};
+use crate::convnet::InferDevice;
 use crate::pipeline::{self, Event, RunEnd, RunOptions, Stage};
 use crate::project::layout;
 use crate::project::shipped_model::create_default_demo_project;
@@ -32,6 +34,8 @@ pub struct Args {
     /// then their predictions and map, then the rest (the app's first launch does 1000).
     #[arg(long, value_name = "TRACKS")]
     first_pass: Option<usize>,
+    #[command(flatten)]
+    device: DeviceArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -72,6 +76,9 @@ pub fn demo_world() -> anyhow::Result<Outcome> {
         epochs: None,
         threads: None,
         first_pass: None,
+        device: DeviceArgs {
+            device: InferDevice::Auto,
+        },
     })?;
     if matches!(outcome, Outcome::Success) {
         let d = dir.display();
@@ -112,6 +119,7 @@ fn run_pipeline(args: &Args) -> anyhow::Result<Outcome> {
         factors: None,
         threads: args.threads,
         first_pass: args.first_pass,
+        device: args.device.device.clone(),
     };
     let mut printer = Printer::default();
     let report = pipeline::run(

@@ -113,10 +113,10 @@ impl InferEngine {
                 cpu_fallback: None,
             }),
             InferDevice::Auto => match gpu::adapter::peek(&AdapterChoice::Fastest) {
-                Err(error) => cpu(Some(format!("auto: {error}"))),
+                Err(_) => cpu(Some("auto: no GPU adapter".into())),
                 Ok(adapter) if adapter.is_software() => cpu(Some(format!(
-                    "auto: the fastest GPU adapter, {adapter}, is software and slower than \
-                     the CPU path; --device gpu uses it"
+                    "auto: {} is a software adapter; --device gpu uses it",
+                    adapter.name
                 ))),
                 Ok(_) => match GpuConvnet::new(weights, &AdapterChoice::Fastest) {
                     Ok(gpu) => Ok(Self {

@@ -20,7 +20,7 @@ use crate::coldstart::{
     TrainProgress,
 };
 use crate::convnet::train::{checkpoint_summary, EpochRecord, StopReason, TrainEvent};
-use crate::convnet::{ConvnetConfig, ConvnetWeights};
+use crate::convnet::{ConvnetConfig, ConvnetWeights, InferDevice};
 use crate::features::{self, ExtractOptions, Shard};
 use crate::predict::{predict_project, PredictOptions};
 use crate::project::{cf_stage, layout, Project, ProjectError};
@@ -48,6 +48,8 @@ pub struct RunOptions {
     /// rest. The views fill in minutes before the whole collection is done (the app's first
     /// launch on the demo world); the later stages then run again on everything.
     pub first_pass: Option<usize>,
+    /// Where `predict` and `eval` run the network.
+    pub device: InferDevice,
 }
 
 /// What a running stage reports: one vocabulary for every stage.
@@ -321,6 +323,7 @@ fn stage_run(
         Stage::Predict => {
             let predict_options = PredictOptions {
                 threads,
+                device: options.device.clone(),
                 ..PredictOptions::default()
             };
             let report = predict_project(
@@ -341,9 +344,10 @@ fn stage_run(
                     "interrupted: nothing written".into()
                 } else {
                     format!(
-                        "{} of {} tracks predicted; {} without features",
+                        "{} of {} tracks predicted on {}; {} without features",
                         report.predicted,
                         report.tracks,
+                        report.device,
                         report.skipped.len()
                     )
                 },
@@ -352,7 +356,7 @@ fn stage_run(
             }
         }
         Stage::Tsne => run_tsne(dir, progress, cancel)?,
-        Stage::Eval => run_eval(&project, threads, progress, cancel)?,
+        Stage::Eval => run_eval(&project, threads, &options.device, progress, cancel)?,
     };
     progress(Event::Finished {
         stage,
@@ -596,10 +600,12 @@ pub fn eval_options(weights: PathBuf, threads: usize) -> Result<EvalOptions, Pip
 fn run_eval(
     project: &Project,
     threads: usize,
+    device: &InferDevice,
     progress: Progress<'_>,
     cancel: &AtomicBool,
 ) -> Result<StageOutcome, PipelineError> {
-    let options = eval_options(project.layout().path(layout::MODEL_WEIGHTS), threads)?;
+    let mut options = eval_options(project.layout().path(layout::MODEL_WEIGHTS), threads)?;
+    options.device = device.clone();
     let stage = Stage::Eval;
     let mut items = |step: String, done: usize, total: usize| {
         progress(Event::Items {
