@@ -71,7 +71,8 @@ fn candle_model_matches_pytorch() {
 }
 
 /// The inference engines under test: the CPU path with 1 to 3 threads and the GPU path on
-/// the fastest adapter (lavapipe in CI, installed by scripts/setup-system.sh).
+/// the fastest adapter (lavapipe in CI, installed by scripts/setup-system.sh), opened by the
+/// engine or given to it.
 fn engines(weights: &ConvnetWeights) -> Vec<(String, InferEngine)> {
     let mut engines: Vec<(String, InferEngine)> = [1, 2, 3]
         .into_iter()
@@ -81,6 +82,11 @@ fn engines(weights: &ConvnetWeights) -> Vec<(String, InferEngine)> {
         })
         .collect();
     engines.push(("gpu".into(), gpu_engine(weights)));
+    // As the app builds it: on a device it already has.
+    let context = deepcuts::gpu::adapter::open(&AdapterChoice::Fastest).unwrap();
+    let shared = InferEngine::new(weights, &InferDevice::Shared(Box::new(context)), 1).unwrap();
+    assert!(shared.is_gpu(), "{}", shared.describe());
+    engines.push(("gpu on a given device".into(), shared));
     engines
 }
 

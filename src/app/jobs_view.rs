@@ -36,7 +36,8 @@ impl JobsView {
             factors: Some(self.factors),
             threads: None,
             first_pass: Some(FIRST_PASS_TRACKS),
-            ..RunOptions::default()
+            // AppState::start_job puts its own device here.
+            device: Default::default(),
         }
     }
 

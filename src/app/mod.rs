@@ -42,6 +42,8 @@ mod transport;
 use std::path::PathBuf;
 
 use crate::audio::player::Player;
+use crate::convnet::InferDevice;
+use crate::gpu::GpuContext;
 
 pub use state::{AppState, Command, TrackSet};
 
@@ -387,15 +389,21 @@ pub fn run(options: AppOptions) -> Result<(), AppError> {
         "deepcuts",
         native,
         Box::new(move |cc| {
+            let mut app = DeepcutsApp::new(&cc.egui_ctx, cc.storage, options, None);
             if let Some(render_state) = &cc.wgpu_render_state {
                 map_points::set_target_format(&cc.egui_ctx, render_state.target_format);
+                // Inference shares eframe's device when it is a hardware GPU (a software one
+                // is slower than the CPU path).
+                let info = render_state.adapter.get_info();
+                if info.device_type != eframe::wgpu::DeviceType::Cpu {
+                    app.state.inference_device = InferDevice::Shared(Box::new(GpuContext {
+                        device: render_state.device.clone(),
+                        queue: render_state.queue.clone(),
+                        info,
+                    }));
+                }
             }
-            Ok(Box::new(DeepcutsApp::new(
-                &cc.egui_ctx,
-                cc.storage,
-                options,
-                None,
-            )))
+            Ok(Box::new(app))
         }),
     )
     .map_err(|error| AppError::NoWindow(error.to_string()))

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::analysis::regions::MapRegion;
 use crate::audio::player::{PlaybackState, Player};
+use crate::convnet::InferDevice;
 use crate::pipeline::{self, RunOptions, Stage};
 use crate::project::audio_import::scan_folders;
 use crate::project::usage_import::{import_usage, UsageImport};
@@ -131,6 +132,8 @@ pub struct AppState {
     /// A conv1 filter for the spectrogram view to show, taken by it.
     pub show_filter: Option<usize>,
     net_cache: NetCache,
+    /// Where jobs run the network: eframe's own device when it is a hardware GPU.
+    pub inference_device: InferDevice,
     /// A project opened with this flag set starts its missing stages (the demo world).
     run_pipeline_on_open: bool,
 }
@@ -183,6 +186,7 @@ impl AppState {
             analysis: Analysis::default(),
             show_filter: None,
             net_cache: NetCache::default(),
+            inference_device: InferDevice::Auto,
             run_pipeline_on_open: false,
         }
     }
@@ -600,6 +604,10 @@ impl AppState {
         let dir = project.dir.clone();
         let cancel = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&cancel);
+        let options = RunOptions {
+            device: self.inference_device.clone(),
+            ..options
+        };
         self.job = Some(RunningJob { stage, cancel });
         self.jobs.notes.clear();
         self.status = match stage {

@@ -11,7 +11,7 @@ use super::infer::{
     check_crops, check_excerpts, CpuConvnet, InferError, InferOptions, InferOutputs,
 };
 use super::weights::ConvnetWeights;
-use crate::gpu::{self, AdapterChoice, GpuConvnet, InFlight};
+use crate::gpu::{self, AdapterChoice, GpuContext, GpuConvnet, InFlight};
 
 /// Where inference runs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -23,6 +23,9 @@ pub enum InferDevice {
     Cpu,
     /// A GPU adapter, software ones included: the fastest, or one by name.
     Gpu(AdapterChoice),
+    /// A device the caller already has (the app's, shared with eframe); like `auto`, a
+    /// failure falls back to the CPU.
+    Shared(Box<GpuContext>),
 }
 
 impl std::str::FromStr for InferDevice {
@@ -54,6 +57,7 @@ impl fmt::Display for InferDevice {
             Self::Cpu => write!(f, "cpu"),
             Self::Gpu(AdapterChoice::Fastest) => write!(f, "gpu"),
             Self::Gpu(AdapterChoice::Named(name)) => write!(f, "gpu:{name}"),
+            Self::Shared(context) => write!(f, "gpu (shared device on {})", context.info.name),
         }
     }
 }
@@ -105,6 +109,15 @@ impl InferEngine {
                 cpu_fallback: None,
             })
         };
+        // A GPU engine that retries failed runs on the CPU, or the CPU when it cannot start.
+        let with_fallback = |gpu: Result<GpuConvnet, gpu::GpuError>| match gpu {
+            Ok(gpu) => Ok(Self {
+                backend: Backend::Gpu(Box::new(gpu)),
+                note: None,
+                cpu_fallback: Some((Box::new(weights.clone()), threads)),
+            }),
+            Err(error) => cpu(Some(error.to_string())),
+        };
         match device {
             InferDevice::Cpu => cpu(None),
             InferDevice::Gpu(choice) => Ok(Self {
@@ -112,20 +125,16 @@ impl InferEngine {
                 note: None,
                 cpu_fallback: None,
             }),
+            InferDevice::Shared(context) => {
+                with_fallback(GpuConvnet::with_context(weights, (**context).clone()))
+            }
             InferDevice::Auto => match gpu::adapter::peek(&AdapterChoice::Fastest) {
                 Err(_) => cpu(Some("auto: no GPU adapter".into())),
                 Ok(adapter) if adapter.is_software() => cpu(Some(format!(
                     "auto: {} is a software adapter; --device gpu uses it",
                     adapter.name
                 ))),
-                Ok(_) => match GpuConvnet::new(weights, &AdapterChoice::Fastest) {
-                    Ok(gpu) => Ok(Self {
-                        backend: Backend::Gpu(Box::new(gpu)),
-                        note: None,
-                        cpu_fallback: Some((Box::new(weights.clone()), threads)),
-                    }),
-                    Err(error) => cpu(Some(format!("auto: {error}"))),
-                },
+                Ok(_) => with_fallback(GpuConvnet::new(weights, &AdapterChoice::Fastest)),
             },
         }
     }

@@ -7,7 +7,7 @@ use std::fmt;
 use super::GpuError;
 
 /// A device and queue to run compute on, with the adapter they came from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
