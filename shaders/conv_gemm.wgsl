@@ -51,13 +51,18 @@ var<workgroup> a_tile: array<vec4<f32>, 256>;
 // [TILE_K][TILE / 4] vec4: b_tile[kk * 32 + q] holds columns 4q..4q+3 at k0 + kk.
 var<workgroup> b_tile: array<vec4<f32>, 256>;
 
-fn a_at(row: u32, k: u32) -> f32 {
+// Where GEMM row `row` starts in `a` (one integer division, done once per row, not per load).
+fn a_row_start(row: u32) -> u32 {
+    let track = row / params.rows_per_track;
+    let t = row - track * params.rows_per_track;
+    return track * params.track_stride + t * params.row_stride;
+}
+
+fn a_at(start: u32, row: u32, k: u32) -> f32 {
     if (row >= params.m || k >= params.k) {
         return 0.0;
     }
-    let track = row / params.rows_per_track;
-    let t = row - track * params.rows_per_track;
-    return a[track * params.track_stride + t * params.row_stride + k];
+    return a[start + k];
 }
 
 fn b_at(k: u32, col: u32) -> f32 {
@@ -96,14 +101,20 @@ fn main(
     let b_block = lane % BLOCKS;
     let a_row = tile_row + a_block * 4u;
     let b_col = tile_col + b_block * 4u;
+    let a_start = vec4<u32>(
+        a_row_start(a_row),
+        a_row_start(a_row + 1u),
+        a_row_start(a_row + 2u),
+        a_row_start(a_row + 3u),
+    );
 
     for (var k0 = 0u; k0 < params.k; k0 += TILE_K) {
         let ka = k0 + a_kk;
         a_tile[a_kk * BLOCKS + a_block] = vec4<f32>(
-            a_at(a_row, ka),
-            a_at(a_row + 1u, ka),
-            a_at(a_row + 2u, ka),
-            a_at(a_row + 3u, ka),
+            a_at(a_start.x, a_row, ka),
+            a_at(a_start.y, a_row + 1u, ka),
+            a_at(a_start.z, a_row + 2u, ka),
+            a_at(a_start.w, a_row + 3u, ka),
         );
         let kb = k0 + b_kk;
         b_tile[b_kk * BLOCKS + b_block] = vec4<f32>(

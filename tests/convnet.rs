@@ -267,6 +267,79 @@ fn gpu_matches_cpu_on_both_configs_and_partial_batches() {
 }
 
 #[test]
+fn a_lost_gpu_fails_the_run_naming_the_batch_and_a_shared_device_retries_on_the_cpu() {
+    use deepcuts::predict::{predict_rows, BatchOptions};
+    use std::sync::atomic::AtomicBool;
+
+    let weights = ConvnetWeights::load(&data("small.safetensors")).unwrap();
+    let input = read_finite_f32::<ndarray::Ix3>(&data("input.npy")).unwrap();
+    // Excerpts whose centre crops are the reference inputs.
+    let excerpts: Vec<ndarray::Array2<f32>> = input
+        .outer_iter()
+        .map(|crop| {
+            let mut excerpt = ndarray::Array2::zeros((646, 128));
+            excerpt
+                .slice_mut(ndarray::s![23..622, ..])
+                .assign(&crop.t());
+            excerpt
+        })
+        .collect();
+    let read = |row: usize, out: &mut [f32]| -> Result<(), String> {
+        out.copy_from_slice(excerpts[row].as_slice().unwrap());
+        Ok(())
+    };
+    let rows: Vec<usize> = (0..excerpts.len()).collect();
+    let options = BatchOptions {
+        batch: 1,
+        conv1_stats: true,
+    };
+    let cancel = AtomicBool::new(false);
+
+    // Without a fallback (--device gpu), a lost device ends the run with an error that
+    // names the batch.
+    let context = deepcuts::gpu::adapter::open(&AdapterChoice::Fastest).unwrap();
+    let gpu = deepcuts::gpu::GpuConvnet::with_context(&weights, context.clone()).unwrap();
+    let layout = deepcuts::gpu::convnet::InputLayout {
+        frames: 646,
+        offset: 23,
+    };
+    let values: Vec<f32> = excerpts[0].iter().copied().collect();
+    let first = gpu.start(&values, 1, layout, InferOptions::default());
+    assert!(first.unwrap().finish().is_ok());
+    context.device.destroy();
+    let error = gpu
+        .start(&values, 1, layout, InferOptions::default())
+        .and_then(|in_flight| in_flight.finish())
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            deepcuts::gpu::GpuError::Batch {
+                batch: 2,
+                tracks: 1,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("batch 2 (1 tracks)"), "{error}");
+
+    // A shared device (the app's) that is lost: the run is done again on the CPU.
+    let context = deepcuts::gpu::adapter::open(&AdapterChoice::Fastest).unwrap();
+    let shared =
+        InferEngine::new(&weights, &InferDevice::Shared(Box::new(context.clone())), 1).unwrap();
+    assert!(shared.is_gpu());
+    context.device.destroy();
+    let out = predict_rows(&shared, &read, &rows, options, &mut |_, _| {}, &cancel).unwrap();
+    assert!(out.device.contains("retried on the CPU"), "{}", out.device);
+    assert_close(
+        "after the fallback",
+        &out.factors.into_dyn(),
+        &reference("small", "out"),
+    );
+}
+
+#[test]
 fn every_wgsl_kernel_parses_and_validates() {
     // naga is the front end wgpu compiles WGSL with: a kernel it rejects fails here even on a
     // machine without any adapter.

@@ -586,12 +586,9 @@ impl GpuConvnet {
         let mut dense_input = &pooled;
         let mut dense_outputs = Vec::new();
         for (layer, (weight, bias)) in weights.dense.iter().enumerate() {
+            // shapes: the dense layers then the output layer, as `weights.dense` here.
             let last = layer == weights.dense.len() - 1;
-            let (inputs, outputs) = if last {
-                (config.last_dense(), config.factors)
-            } else {
-                shapes[layer]
-            };
+            let (inputs, outputs) = shapes[layer];
             let output = storage(device, "dense output", capacity * outputs);
             step(
                 StepKind::Gemm {
