@@ -251,6 +251,24 @@ fn assert_gpu_predictions_match_cpu(p: &str, dir: &Path) {
     assert!(auto.status.success());
     let out = String::from_utf8_lossy(&auto.stdout);
     assert!(out.contains(" on cpu ("), "{out}");
+
+    // The adapters as `deepcuts devices` lists them; one asked for by a name none has.
+    let devices = ok(&["devices"]);
+    let first = devices.lines().next().unwrap();
+    let name = first
+        .strip_prefix("0: ")
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_else(|| panic!("{devices}"));
+    assert!(devices.contains("--device auto runs on"), "{devices}");
+    let named = ok(&["predict", p, "--device", &format!("gpu:{name}")]);
+    assert!(named.contains(&format!(" on gpu {name}")), "{named}");
+    let unknown = deepcuts(&["predict", p, "--device", "gpu:no such card"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        message.contains("no GPU adapter named like \"no such card\"") && message.contains(name),
+        "{message}"
+    );
 }
 
 #[test]

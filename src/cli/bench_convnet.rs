@@ -24,6 +24,10 @@ pub struct InferArgs {
     /// Seconds to measure for.
     #[arg(long, default_value_t = 10.0)]
     secs: f64,
+    /// The device's fp32 peak in GFLOP/s (e.g. 67000 for an H100 SXM): rates are also
+    /// printed as a share of it.
+    #[arg(long)]
+    peak_gflops: Option<f64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -58,6 +62,7 @@ pub fn infer(args: InferArgs) -> anyhow::Result<Outcome> {
         args.batch,
         threads(args.threads),
         duration(args.secs)?,
+        args.peak_gflops,
         interrupt::cancel_flag(),
     )?;
     println!("inference, config {}:", args.config);

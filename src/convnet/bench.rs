@@ -16,6 +16,7 @@ use super::infer::{InferError, InferOptions};
 use super::loss::unit_norm;
 use super::train::{BatchTarget, PreparedBatch, TrainError, TrainSettings, Trainer};
 use super::weights::ConvnetWeights;
+use crate::gpu::convnet::KernelTime;
 
 /// Measured inference throughput.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,10 @@ pub struct InferBenchFigures {
     pub tracks_per_sec: f64,
     /// Arithmetic rate of the whole network (2 × multiply-adds per second), GFLOP/s.
     pub gflops: f64,
+    /// On a GPU with timestamp queries: each kernel's time on one batch.
+    pub kernels: Option<Vec<KernelTime>>,
+    /// The device's fp32 peak, GFLOP/s, when given: rates are also shown as a share of it.
+    pub peak_gflops: Option<f64>,
 }
 
 impl fmt::Display for InferBenchFigures {
@@ -45,6 +50,44 @@ impl fmt::Display for InferBenchFigures {
             1e3 * self.elapsed_secs / self.batches as f64,
             self.gflops
         )?;
+        if let Some(kernels) = &self.kernels {
+            let share = |gflops: f64| {
+                self.peak_gflops
+                    .map(|peak| format!(" ({:.1}% of peak)", 100.0 * gflops / peak))
+                    .unwrap_or_default()
+            };
+            writeln!(f, "GPU time per kernel, one batch (timestamp queries):")?;
+            for kernel in kernels {
+                write!(f, "  {:<16} {:>9.3} ms", kernel.label, 1e3 * kernel.seconds)?;
+                if kernel.flops > 0.0 {
+                    let gflops = kernel.flops / kernel.seconds.max(1e-12) / 1e9;
+                    write!(f, "  {gflops:>8.0} GFLOP/s{}", share(gflops))?;
+                }
+                writeln!(f)?;
+            }
+            let convs: Vec<&KernelTime> = kernels
+                .iter()
+                .filter(|k| k.flops > 0.0 && k.label.starts_with("conv"))
+                .collect();
+            let seconds: f64 = convs.iter().map(|k| k.seconds).sum();
+            let flops: f64 = convs.iter().map(|k| k.flops).sum();
+            let total: f64 = kernels.iter().map(|k| k.seconds).sum();
+            let gflops = flops / seconds.max(1e-12) / 1e9;
+            writeln!(
+                f,
+                "  convolutions: {:.3} ms of {:.3} ms, {gflops:.0} GFLOP/s{}",
+                1e3 * seconds,
+                1e3 * total,
+                share(gflops)
+            )?;
+        }
+        if let Some(peak) = self.peak_gflops {
+            writeln!(
+                f,
+                "whole network: {:.1}% of the {peak:.0} GFLOP/s peak",
+                100.0 * self.gflops / peak
+            )?;
+        }
         write!(f, "{:.1} tracks/s", self.tracks_per_sec)
     }
 }
@@ -68,13 +111,15 @@ pub fn random_excerpts(config: &ConvnetConfig, batch: usize, seed: u64) -> Array
 /// Times inference of `config` on `device` on batches of `batch` random excerpts (the CPU
 /// path with `threads` threads), for at least `min_duration` (and at least 3 batches), or
 /// until `cancel` is set. Batches are pipelined as in `predict`: the next one is started
-/// before the current one is read back.
+/// before the current one is read back. On a GPU with timestamp queries, one more batch is
+/// timed kernel by kernel.
 pub fn bench_infer(
     config: &ConvnetConfig,
     device: &InferDevice,
     batch: usize,
     threads: usize,
     min_duration: Duration,
+    peak_gflops: Option<f64>,
     cancel: &AtomicBool,
 ) -> Result<InferBenchFigures, InferError> {
     let batch = batch.max(1);
@@ -95,6 +140,7 @@ pub fn bench_infer(
     }
     pending.finish()?;
     let elapsed_secs = start.elapsed().as_secs_f64().max(1e-9);
+    let kernels = net.kernel_times(&views)?;
     let tracks_per_sec = (batches * batch) as f64 / elapsed_secs;
     Ok(InferBenchFigures {
         device: net.describe(),
@@ -104,6 +150,8 @@ pub fn bench_infer(
         elapsed_secs,
         tracks_per_sec,
         gflops: tracks_per_sec * config.forward_flops() / 1e9,
+        kernels,
+        peak_gflops,
     })
 }
 
@@ -243,7 +291,16 @@ mod tests {
             factors: 3,
         };
         let cancel = AtomicBool::new(false);
-        let infer = bench_infer(&config, &InferDevice::Cpu, 4, 2, Duration::ZERO, &cancel).unwrap();
+        let infer = bench_infer(
+            &config,
+            &InferDevice::Cpu,
+            4,
+            2,
+            Duration::ZERO,
+            None,
+            &cancel,
+        )
+        .unwrap();
         assert_eq!(
             (infer.batches, infer.batch, infer.device.as_str()),
             (3, 4, "cpu (2 threads)")

@@ -11,6 +11,7 @@ use super::infer::{
     check_crops, check_excerpts, CpuConvnet, InferError, InferOptions, InferOutputs,
 };
 use super::weights::ConvnetWeights;
+use crate::gpu::convnet::{InputLayout, KernelTime};
 use crate::gpu::{self, AdapterChoice, GpuContext, GpuConvnet, InFlight};
 
 /// Where inference runs.
@@ -187,7 +188,7 @@ impl InferEngine {
                 check_crops(x, self.config().n_mels)?;
                 // Time-major, as the kernels read it: [batch, 599, n_mels].
                 let values: Vec<f32> = x.permuted_axes([0, 2, 1]).iter().copied().collect();
-                let layout = gpu::convnet::InputLayout {
+                let layout = InputLayout {
                     frames: CROP_FRAMES,
                     offset: 0,
                 };
@@ -207,6 +208,22 @@ impl InferEngine {
         self.start_excerpts(excerpts, options)?.finish()
     }
 
+    /// Per-kernel GPU times of one batch of excerpts (timestamp queries); `None` on the CPU
+    /// or when the GPU has no timestamps.
+    pub fn kernel_times(
+        &self,
+        excerpts: &[ArrayView2<'_, f32>],
+    ) -> Result<Option<Vec<KernelTime>>, InferError> {
+        match &self.backend {
+            Backend::Cpu(_) => Ok(None),
+            Backend::Gpu(net) => {
+                check_excerpts(excerpts, self.config().n_mels)?;
+                let values = concatenated(excerpts);
+                Ok(net.kernel_times(&values, excerpts.len(), EXCERPT_LAYOUT)?)
+            }
+        }
+    }
+
     /// Starts the network on excerpts as `run_excerpts` does; on a GPU it returns once the
     /// batch is submitted, so the caller can prepare the next one meanwhile.
     pub fn start_excerpts(
@@ -220,17 +237,25 @@ impl InferEngine {
             ))),
             Backend::Gpu(net) => {
                 check_excerpts(excerpts, self.config().n_mels)?;
-                let mut values = Vec::with_capacity(excerpts.iter().map(|e| e.len()).sum());
-                for excerpt in excerpts {
-                    values.extend(excerpt.iter().copied());
-                }
-                let layout = gpu::convnet::InputLayout {
-                    frames: EXCERPT_FRAMES,
-                    offset: CENTRE_CROP_OFFSET,
-                };
-                let in_flight = net.start(&values, excerpts.len(), layout, options)?;
+                let values = concatenated(excerpts);
+                let in_flight = net.start(&values, excerpts.len(), EXCERPT_LAYOUT, options)?;
                 Ok(Pending::Gpu(Box::new(in_flight)))
             }
         }
     }
+}
+
+/// Stored excerpts as the GPU reads them: the centre crop of [646, n_mels] arrays.
+const EXCERPT_LAYOUT: InputLayout = InputLayout {
+    frames: EXCERPT_FRAMES,
+    offset: CENTRE_CROP_OFFSET,
+};
+
+/// Excerpts one after another: [excerpts, 646, n_mels].
+fn concatenated(excerpts: &[ArrayView2<'_, f32>]) -> Vec<f32> {
+    let mut values = Vec::with_capacity(excerpts.iter().map(|e| e.len()).sum());
+    for excerpt in excerpts {
+        values.extend(excerpt.iter().copied());
+    }
+    values
 }

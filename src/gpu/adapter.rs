@@ -137,6 +137,8 @@ pub fn open(choice: &AdapterChoice) -> Result<GpuContext, GpuError> {
     let descriptor = wgpu::DeviceDescriptor {
         label: Some("deepcuts compute"),
         required_limits: adapter.limits(),
+        // For the per-kernel times of `bench infer` when the adapter has them.
+        required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
         ..Default::default()
     };
     let (device, queue) = pollster::block_on(adapter.request_device(&descriptor)).map_err(|e| {

@@ -11,7 +11,7 @@
 //! activation buffers are never used by two batches at once).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Mutex, MutexGuard};
 
 use ndarray::{Array2, Array3};
 use wgpu::util::DeviceExt;
@@ -67,9 +67,21 @@ enum StepKind {
 /// One dispatch with its own parameter buffer and bind group.
 #[derive(Debug)]
 struct Step {
+    /// What it computes, for per-kernel times: `conv1`, `conv1 pool`, `fc1`, …
+    label: String,
     kind: StepKind,
     params: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
+}
+
+/// One kernel's time on the GPU.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelTime {
+    /// `normalise`, `conv1`, `conv1 stats`, `conv1 max-pool`, …, `global pool`, `fc1`, `out`.
+    pub label: String,
+    pub seconds: f64,
+    /// Floating-point operations (GEMMs; 0 for the memory-bound kernels).
+    pub flops: f64,
 }
 
 /// Where the input crop sits in the uploaded arrays.
@@ -186,6 +198,20 @@ fn pack_dense(weight: &[f32], inputs: usize, outputs: usize) -> Vec<f32> {
 }
 
 impl StepKind {
+    /// Floating-point operations for `tracks` tracks, counting a multiply-add as 2 (GEMMs
+    /// only; the other kernels are memory-bound and count 0).
+    fn flops(self, tracks: usize) -> f64 {
+        match self {
+            StepKind::Gemm {
+                rows_per_track,
+                k,
+                n,
+                ..
+            } => 2.0 * (tracks * rows_per_track) as f64 * n as f64 * k as f64,
+            _ => 0.0,
+        }
+    }
+
     /// The kernel's parameter words and workgroup count for `tracks` tracks.
     fn params(self, tracks: usize, input: InputLayout, mels: usize) -> (Vec<u32>, usize) {
         let words = |values: &[usize]| values.iter().map(|&v| v as u32).collect::<Vec<_>>();
@@ -352,38 +378,12 @@ impl GpuConvnet {
         let memory_scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation_scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
 
-        let mut slot = self
-            .workspace
-            .lock()
-            .map_err(|_| failed("an earlier batch panicked".into()))?;
-        if slot
-            .as_ref()
-            .is_none_or(|w| w.capacity < tracks || w.input_frames < layout.frames)
-        {
-            *slot = Some(self.workspace(tracks.max(1), layout.frames.max(CROP_FRAMES)));
-        }
-        let workspace = slot.as_ref().expect("made above");
-        queue.write_buffer(&workspace.input, 0, bytemuck::cast_slice(input));
+        let slot = self.prepare(input, tracks, layout).map_err(failed)?;
+        let workspace = slot.as_ref().expect("prepared");
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("convnet batch"),
         });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("convnet"),
-                timestamp_writes: None,
-            });
-            for step in &workspace.steps {
-                if matches!(step.kind, StepKind::Conv1Stats { .. }) && !options.conv1_stats {
-                    continue;
-                }
-                let (words, groups) = step.kind.params(tracks, layout, mels);
-                queue.write_buffer(&step.params, 0, bytemuck::cast_slice(&words));
-                let (x, y) = fold_grid(groups);
-                pass.set_pipeline(self.pipeline(step.kind));
-                pass.set_bind_group(0, &step.bind_group, &[]);
-                pass.dispatch_workgroups(x, y, 1);
-            }
-        }
+        self.encode_steps(&mut encoder, workspace, tracks, layout, options, None);
 
         let dims = Dims {
             factors: self.config.factors,
@@ -432,8 +432,10 @@ impl GpuConvnet {
         if let Some(at) = sections.conv1 {
             copy(&workspace.conv1, at);
         }
-        drop(slot);
+        // Submitted under the lock: the parameter writes above land with the next submit, so
+        // another thread's batch must not write its own in between.
         let submission = queue.submit(Some(encoder.finish()));
+        drop(slot);
         let (sender, mapped) = mpsc::channel();
         readback.map_async(wgpu::MapMode::Read, .., move |result| {
             // The receiver is gone only when the batch was abandoned.
@@ -459,6 +461,179 @@ impl GpuConvnet {
         })
     }
 
+    /// The workspace, large enough for `tracks` tracks of `layout`, with their input
+    /// uploaded; held locked until the batch is submitted.
+    fn prepare(
+        &self,
+        input: &[f32],
+        tracks: usize,
+        layout: InputLayout,
+    ) -> Result<MutexGuard<'_, Option<Workspace>>, String> {
+        let mut slot = self
+            .workspace
+            .lock()
+            .map_err(|_| "an earlier batch panicked".to_owned())?;
+        if slot
+            .as_ref()
+            .is_none_or(|w| w.capacity < tracks || w.input_frames < layout.frames)
+        {
+            *slot = Some(self.workspace(tracks.max(1), layout.frames.max(CROP_FRAMES)));
+        }
+        let workspace = slot.as_ref().expect("made above");
+        self.context
+            .queue
+            .write_buffer(&workspace.input, 0, bytemuck::cast_slice(input));
+        Ok(slot)
+    }
+
+    /// Records the network's dispatches for `tracks` tracks (their parameters written to the
+    /// queue): one compute pass, or one per step with its start and end written to
+    /// `timestamps` (2 queries per step). Returns the steps recorded.
+    fn encode_steps<'w>(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        workspace: &'w Workspace,
+        tracks: usize,
+        layout: InputLayout,
+        options: InferOptions,
+        timestamps: Option<&wgpu::QuerySet>,
+    ) -> Vec<&'w Step> {
+        let steps: Vec<&Step> = workspace
+            .steps
+            .iter()
+            .filter(|s| options.conv1_stats || !matches!(s.kind, StepKind::Conv1Stats { .. }))
+            .collect();
+        let grids: Vec<(u32, u32)> = steps
+            .iter()
+            .map(|step| {
+                let (words, groups) = step.kind.params(tracks, layout, self.config.n_mels);
+                self.context
+                    .queue
+                    .write_buffer(&step.params, 0, bytemuck::cast_slice(&words));
+                fold_grid(groups)
+            })
+            .collect();
+        let dispatch = |pass: &mut wgpu::ComputePass<'_>, step: &Step, (x, y): (u32, u32)| {
+            pass.set_pipeline(self.pipeline(step.kind));
+            pass.set_bind_group(0, &step.bind_group, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        };
+        match timestamps {
+            None => {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("convnet"),
+                    timestamp_writes: None,
+                });
+                for (step, &grid) in steps.iter().zip(&grids) {
+                    dispatch(&mut pass, step, grid);
+                }
+            }
+            Some(query_set) => {
+                for (index, (step, &grid)) in steps.iter().zip(&grids).enumerate() {
+                    let first = 2 * index as u32;
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some(&step.label),
+                        timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                            query_set,
+                            beginning_of_pass_write_index: Some(first),
+                            end_of_pass_write_index: Some(first + 1),
+                        }),
+                    });
+                    dispatch(&mut pass, step, grid);
+                }
+            }
+        }
+        steps
+    }
+
+    /// Per-kernel GPU times of one batch (`input` as for `start`), from timestamp queries;
+    /// `None` when the device has none (its adapter lacks them, or it was opened without).
+    pub fn kernel_times(
+        &self,
+        input: &[f32],
+        tracks: usize,
+        layout: InputLayout,
+    ) -> Result<Option<Vec<KernelTime>>, GpuError> {
+        let failed = |message: String| GpuError::Batch {
+            adapter: self.adapter.name.clone(),
+            batch: 0,
+            tracks,
+            message,
+        };
+        let device = &self.context.device;
+        if !device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+            return Ok(None);
+        }
+        let slot = self.prepare(input, tracks, layout).map_err(failed)?;
+        let workspace = slot.as_ref().expect("prepared");
+        let queries = 2 * workspace.steps.len() as u32;
+        let query_set = device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("kernel times"),
+            ty: wgpu::QueryType::Timestamp,
+            count: queries,
+        });
+        let bytes = u64::from(queries) * 8;
+        let resolved = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("kernel times"),
+            size: bytes,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let readback = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("kernel times readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = device.create_command_encoder(&Default::default());
+        let options = InferOptions {
+            conv1: false,
+            conv1_stats: true,
+        };
+        let steps = self.encode_steps(
+            &mut encoder,
+            workspace,
+            tracks,
+            layout,
+            options,
+            Some(&query_set),
+        );
+        let used = 2 * steps.len() as u32;
+        encoder.resolve_query_set(&query_set, 0..used, &resolved, 0);
+        encoder.copy_buffer_to_buffer(&resolved, 0, &readback, 0, u64::from(used) * 8);
+        let submission = self.context.queue.submit(Some(encoder.finish()));
+        let (sender, mapped) = mpsc::channel();
+        readback.map_async(wgpu::MapMode::Read, .., move |result| {
+            let _ = sender.send(result);
+        });
+        device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(submission),
+                timeout: None,
+            })
+            .map_err(|e| failed(e.to_string()))?;
+        mapped
+            .recv()
+            .map_err(|_| failed("the readback was dropped".into()))?
+            .map_err(|e| failed(e.to_string()))?;
+        let view = readback
+            .get_mapped_range(..)
+            .map_err(|e| failed(e.to_string()))?;
+        let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&view);
+        let period_ns = f64::from(self.context.queue.get_timestamp_period());
+        Ok(Some(
+            steps
+                .iter()
+                .zip(ticks.chunks_exact(2))
+                .map(|(step, pair)| KernelTime {
+                    label: step.label.clone(),
+                    seconds: pair[1].saturating_sub(pair[0]) as f64 * period_ns * 1e-9,
+                    flops: step.kind.flops(tracks),
+                })
+                .collect(),
+        ))
+    }
+
     fn pipeline(&self, kind: StepKind) -> &wgpu::ComputePipeline {
         match kind {
             StepKind::Normalise => &self.pipelines.normalise,
@@ -479,37 +654,41 @@ impl GpuConvnet {
         let mels = config.n_mels;
         let weights = &self.weights;
         let mut steps = Vec::new();
-        let mut step =
-            |kind: StepKind, pipeline: &wgpu::ComputePipeline, buffers: &[&wgpu::Buffer]| {
-                let params = device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("kernel params"),
-                    size: PARAMS_BYTES,
-                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                });
-                let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&params)
-                    .chain(buffers.iter().copied())
-                    .enumerate()
-                    .map(|(binding, buffer)| wgpu::BindGroupEntry {
-                        binding: binding as u32,
-                        resource: buffer.as_entire_binding(),
-                    })
-                    .collect();
-                let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("kernel buffers"),
-                    layout: &pipeline.get_bind_group_layout(0),
-                    entries: &entries,
-                });
-                steps.push(Step {
-                    kind,
-                    params,
-                    bind_group,
-                });
-            };
+        let mut step = |label: String,
+                        kind: StepKind,
+                        pipeline: &wgpu::ComputePipeline,
+                        buffers: &[&wgpu::Buffer]| {
+            let params = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("kernel params"),
+                size: PARAMS_BYTES,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&params)
+                .chain(buffers.iter().copied())
+                .enumerate()
+                .map(|(binding, buffer)| wgpu::BindGroupEntry {
+                    binding: binding as u32,
+                    resource: buffer.as_entire_binding(),
+                })
+                .collect();
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("kernel buffers"),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+            steps.push(Step {
+                label,
+                kind,
+                params,
+                bind_group,
+            });
+        };
 
         let input = storage(device, "input", capacity * input_frames * mels);
         let normalised = storage(device, "normalised", capacity * CROP_FRAMES * mels);
         step(
+            "normalise".into(),
             StepKind::Normalise,
             &self.pipelines.normalise,
             &[&input, &weights.mean, &weights.inv_std, &normalised],
@@ -530,7 +709,9 @@ impl GpuConvnet {
             let (channels, filters, frames_out) =
                 (inputs[layer], config.filters[layer], lengths[layer]);
             let output = storage(device, "conv output", capacity * frames_out * filters);
+            let name = format!("conv{}", layer + 1);
             step(
+                name.clone(),
                 StepKind::Gemm {
                     rows_per_track: frames_out,
                     track_stride: frames_in * channels,
@@ -544,6 +725,7 @@ impl GpuConvnet {
             );
             if layer == 0 {
                 step(
+                    format!("{name} stats"),
                     StepKind::Conv1Stats {
                         frames: frames_out,
                         filters,
@@ -557,6 +739,7 @@ impl GpuConvnet {
                     let frames = frames_out / width;
                     let next = storage(device, "pooled frames", capacity * frames * filters);
                     step(
+                        format!("{name} max-pool"),
                         StepKind::MaxPool {
                             frames_in: frames_out,
                             channels: filters,
@@ -571,6 +754,7 @@ impl GpuConvnet {
                 }
                 None => {
                     step(
+                        "global pool".into(),
                         StepKind::GlobalPool {
                             frames: frames_out,
                             channels: filters,
@@ -591,6 +775,11 @@ impl GpuConvnet {
             let (inputs, outputs) = shapes[layer];
             let output = storage(device, "dense output", capacity * outputs);
             step(
+                if last {
+                    "out".into()
+                } else {
+                    format!("fc{}", layer + 1)
+                },
                 StepKind::Gemm {
                     rows_per_track: 1,
                     track_stride: inputs,
