@@ -1,29 +1,30 @@
 #!/usr/bin/env bash
 # The app's start-up time, idle CPU and frame times, from the real binary under a virtual display:
-#   scripts/app-timings.sh PROJECT_DIR [IDLE_SECONDS]   (default 10)
+#   scripts/app-timings.sh PROJECT_DIR [IDLE_SECONDS] [library|map]   (default 10, library)
 # Prints the seconds from launch to the window being mapped, the CPU the process used while
 # idle, 3 s later (per cent of one core over IDLE_SECONDS; nothing plays or runs), and the frame
 # times (median, 99th percentile, eframe's measure: UI + drawing, no vsync) while the library
-# is scrolled with the mouse wheel for about 10 s.
+# is scrolled with the mouse wheel for about 10 s, or the map is dragged (panned) to and fro.
 # Needs xvfb, xauth and xdotool (scripts/setup-system.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-project=${1:?usage: scripts/app-timings.sh PROJECT_DIR [IDLE_SECONDS]}
+project=${1:?usage: scripts/app-timings.sh PROJECT_DIR [IDLE_SECONDS] [library|map]}
 idle=${2:-10}
+view=${3:-library}
 binary=${DEEPCUTS_BINARY:-target/release/deepcuts}
 [[ -x $binary ]] || cargo build --release --locked
 inner=$(mktemp)
 trap 'rm -f "$inner"' EXIT
 cat > "$inner" <<'INNER'
 set -euo pipefail
-binary=$1 project=$2 idle=$3
+binary=$1 project=$2 idle=$3 view=$4
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 export XDG_DATA_HOME=$(mktemp -d) XDG_CONFIG_HOME=$(mktemp -d)
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 frames=$(mktemp)
 started=$(date +%s.%N)
-DEEPCUTS_FRAME_TIMES=$frames "$binary" app "$project" --view library 2>/dev/null &
+DEEPCUTS_FRAME_TIMES=$frames "$binary" app "$project" --view "$view" 2>/dev/null &
 pid=$!
 window=$(xdotool search --sync --name '^deepcuts$' | head -1)
 mapped=$(date +%s.%N)
@@ -37,11 +38,24 @@ done
 before=$(cpu "$pid")
 sleep "$idle"
 after=$(cpu "$pid")
-# Scroll the table: 150 wheel steps down and back up, about 33 a second.
-xdotool mousemove --window "$window" 400 300
 skip=$(wc -l < "$frames")
-xdotool click --repeat 150 --delay 30 5
-xdotool click --repeat 150 --delay 30 4
+if [[ $view == map ]]; then
+  # Pan: drag the map 200 px left and back, 4 px a step every 8 ms (faster than frames come,
+  # as for scrolling), 5 times; one xdotool process (one per step would be the bottleneck).
+  steps=()
+  for _ in $(seq 5); do
+    for dx in -4 4; do
+      for _ in $(seq 50); do steps+=(mousemove_relative -- "$dx" 0 sleep 0.008); done
+    done
+  done
+  xdotool mousemove --window "$window" 640 420 mousedown 1 "${steps[@]}" mouseup 1
+else
+  # Scroll the table: 600 wheel steps down and back up, one every 8 ms: faster than frames
+  # come, so the time between frames is what a frame costs, not the wait for input.
+  xdotool mousemove --window "$window" 400 300
+  xdotool click --repeat 600 --delay 8 5
+  xdotool click --repeat 600 --delay 8 4
+fi
 sleep 0.5
 kill "$pid"
 wait "$pid" 2>/dev/null || true
@@ -51,13 +65,14 @@ awk -v s="$started" -v m="$mapped" -v b="$before" -v a="$after" -v t="$ticks" -v
 summary() { # $1: column; $2: label
   tail -n +"$((skip + 1))" "$frames" | awk -v c="$1" '{ print $c }' | sort -g | awk -v label="$2" \
     '{ v[NR] = $1 } END {
-      if (NR == 0) { print "no frames recorded while scrolling"; exit 1 }
+      if (NR == 0) { print "no frames recorded"; exit 1 }
       printf "%s: median %.1f ms, 99th percentile %.1f ms, max %.1f ms (%d frames)\n",
         label, v[int((NR + 1) / 2)], v[int(0.99 * (NR - 1)) + 1], v[NR], NR }'
 }
-summary 1 "scrolling, frame time (UI + drawing)"
-summary 2 "scrolling, time between frames"
+action=$([[ $view == map ]] && echo panning || echo scrolling)
+summary 1 "$action, frame time (UI + drawing)"
+summary 2 "$action, time between frames"
 
 rm -f "$frames"
 INNER
-xvfb-run -a -s "-screen 0 1280x800x24" bash "$inner" "$binary" "$project" "$idle"
+xvfb-run -a -s "-screen 0 1280x800x24" bash "$inner" "$binary" "$project" "$idle" "$view"
