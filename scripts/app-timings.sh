@@ -61,9 +61,10 @@ kill "$pid"
 wait "$pid" 2>/dev/null || true
 awk -v s="$started" -v m="$mapped" -v b="$before" -v a="$after" -v t="$ticks" -v i="$idle" \
   'BEGIN { printf "window mapped after %.2f s; idle CPU %.2f%% of one core over %d s\n", m - s, 100 * (a - b) / t / i, i }'
-# Column 1: the frame's time; column 2: the wall time since the previous frame.
+# Column 1: the frame's time; column 2: the wall time since the previous frame. The first
+# frame after the idle wait is left out: its column 2 is the idle time.
 summary() { # $1: column; $2: label
-  tail -n +"$((skip + 1))" "$frames" | awk -v c="$1" '{ print $c }' | sort -g | awk -v label="$2" \
+  tail -n +"$((skip + 2))" "$frames" | awk -v c="$1" '{ print $c }' | sort -g | awk -v label="$2" \
     '{ v[NR] = $1 } END {
       if (NR == 0) { print "no frames recorded"; exit 1 }
       printf "%s: median %.1f ms, 99th percentile %.1f ms, max %.1f ms (%d frames)\n",
