@@ -165,7 +165,7 @@ impl InferEngine {
         matches!(self.backend, Backend::Gpu(_))
     }
 
-    /// The CPU engine a failed GPU run is retried with, for `auto` only.
+    /// The CPU engine a failed GPU run is retried with, for `auto` and a shared device.
     pub fn cpu_fallback(&self) -> Option<Result<Self, InferError>> {
         self.cpu_fallback.as_ref().map(|(weights, threads)| {
             Ok(Self {
