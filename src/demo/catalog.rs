@@ -4,6 +4,8 @@
 //! The catalog is generated artist by artist from the world seed, so it is prefix-stable:
 //! track `i` is the same whatever the catalog's size, and `demo:<seed>:<i>` names one track.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::names;
@@ -84,8 +86,12 @@ pub(crate) fn generate_catalog(
     let mut albums: Vec<DemoAlbum> = Vec::new();
     let mut tracks: Vec<DemoTrack> = Vec::new();
     let mut round: Vec<Style> = Vec::new();
+    // Looked up instead of scanned: a million-track world has 50k artists and covers.
+    let mut names: HashSet<String> = HashSet::new();
+    let mut originals = Originals::default();
     while tracks.len() < n_tracks {
         let a = artists.len();
+        originals.artist_start = originals.regular.len();
         if a.is_multiple_of(Style::ALL.len()) {
             // Styles come round in shuffled rounds, so every style has as many artists.
             round = Style::ALL.to_vec();
@@ -93,7 +99,7 @@ pub(crate) fn generate_catalog(
         }
         let style = round[a % Style::ALL.len()];
         let mut rng = Rng::derived(seed, &[0xA127, a as u64]);
-        let artist = new_artist(&mut rng, style, &artists);
+        let artist = new_artist(&mut rng, style, &mut names);
         artists.push(artist);
         let n_albums = 1 + rng.weighted(&[0.35, 0.4, 0.25]);
         for album_number in 0..n_albums {
@@ -106,8 +112,7 @@ pub(crate) fn generate_catalog(
                 a,
                 album_number,
                 &artists,
-                &mut albums,
-                &mut tracks,
+                (&mut albums, &mut tracks, &mut originals),
                 n_tracks,
             );
         }
@@ -115,10 +120,20 @@ pub(crate) fn generate_catalog(
     (artists, albums, tracks)
 }
 
-fn new_artist(rng: &mut Rng, style: Style, existing: &[DemoArtist]) -> DemoArtist {
+/// Regular tracks made so far, in order, and where the current artist's begin. Each artist's
+/// tracks are made together, so a cover draws on the prefix (other artists' songs) and a remix
+/// on the rest (the artist's own).
+#[derive(Debug, Default)]
+struct Originals {
+    regular: Vec<usize>,
+    artist_start: usize,
+}
+
+/// An artist of `style` whose name is not in `taken` (which gets it).
+fn new_artist(rng: &mut Rng, style: Style, taken: &mut HashSet<String>) -> DemoArtist {
     let mut name = names::artist_name(rng, style);
     for attempt in 2.. {
-        if !existing.iter().any(|a| a.name == name) {
+        if !taken.contains(&name) {
             break;
         }
         name = if attempt < 6 {
@@ -137,6 +152,7 @@ fn new_artist(rng: &mut Rng, style: Style, existing: &[DemoArtist]) -> DemoArtis
             })
             .collect(),
     };
+    taken.insert(name.clone());
     DemoArtist {
         name,
         style,
@@ -202,8 +218,7 @@ fn add_album(
     artist_index: usize,
     album_number: usize,
     artists: &[DemoArtist],
-    albums: &mut Vec<DemoAlbum>,
-    tracks: &mut Vec<DemoTrack>,
+    (albums, tracks, originals): (&mut Vec<DemoAlbum>, &mut Vec<DemoTrack>, &mut Originals),
     n_tracks: usize,
 ) {
     let artist = &artists[artist_index];
@@ -219,8 +234,17 @@ fn add_album(
         let index = tracks.len();
         let mut track_rng = Rng::derived(seed, &[0x78AC, index as u64]);
         let made = match kind {
-            TrackKind::Cover => cover(&mut track_rng, artist_index, artist, tracks),
-            TrackKind::Remix => remix(&mut track_rng, artist_index, tracks),
+            TrackKind::Cover => cover(
+                &mut track_rng,
+                artist,
+                &originals.regular[..originals.artist_start],
+                tracks,
+            ),
+            TrackKind::Remix => remix(
+                &mut track_rng,
+                &originals.regular[originals.artist_start..],
+                tracks,
+            ),
             _ => None,
         };
         // Without an original to draw on, the slot holds a song of the artist's own.
@@ -252,6 +276,9 @@ fn add_album(
         tags.extend(traits.iter().map(|t| t.to_string()));
         if kind != TrackKind::Regular {
             tags.push(kind.name().to_string());
+        }
+        if kind == TrackKind::Regular {
+            originals.regular.push(index);
         }
         tracks.push(DemoTrack {
             index,
@@ -313,22 +340,18 @@ fn own_recipe(
     }
 }
 
-/// A cover: an earlier regular song by another artist, in its style, with this artist's sound.
+/// A cover: an earlier regular song by another artist (one of `candidates`), in its style,
+/// with this artist's sound.
 fn cover(
     rng: &mut Rng,
-    artist_index: usize,
     artist: &DemoArtist,
+    candidates: &[usize],
     tracks: &[DemoTrack],
 ) -> Option<(TrackKind, Recipe, String, usize)> {
-    let candidates: Vec<usize> = tracks
-        .iter()
-        .filter(|t| t.kind == TrackKind::Regular && t.artist_index != artist_index)
-        .map(|t| t.index)
-        .collect();
     if candidates.is_empty() {
         return None;
     }
-    let original = &tracks[*rng.pick(&candidates)];
+    let original = &tracks[*rng.pick(candidates)];
     let recipe = Recipe {
         kind: TrackKind::Cover,
         timbre: artist.timbre,
@@ -344,22 +367,17 @@ fn cover(
     ))
 }
 
-/// A remix: an earlier regular song of the same artist redone in a club or beat style by a
-/// remixer with a sound of their own.
+/// A remix: an earlier regular song of the same artist (one of `candidates`) redone in a club
+/// or beat style by a remixer with a sound of their own.
 fn remix(
     rng: &mut Rng,
-    artist_index: usize,
+    candidates: &[usize],
     tracks: &[DemoTrack],
 ) -> Option<(TrackKind, Recipe, String, usize)> {
-    let candidates: Vec<usize> = tracks
-        .iter()
-        .filter(|t| t.kind == TrackKind::Regular && t.artist_index == artist_index)
-        .map(|t| t.index)
-        .collect();
     if candidates.is_empty() {
         return None;
     }
-    let original = &tracks[*rng.pick(&candidates)];
+    let original = &tracks[*rng.pick(candidates)];
     let styles: Vec<Style> = Style::remix_styles()
         .iter()
         .copied()

@@ -95,13 +95,11 @@ pub(crate) fn simulate(
                 .collect()
         })
         .collect();
-    let albums_of: Vec<Vec<usize>> = (0..artists.len())
-        .map(|a| {
-            (0..albums.len())
-                .filter(|&b| albums[b].artist == a)
-                .collect()
-        })
-        .collect();
+    // One pass over the albums (a scan per artist is quadratic in a million-track world).
+    let mut albums_of: Vec<Vec<usize>> = vec![Vec::new(); artists.len()];
+    for (b, album) in albums.iter().enumerate() {
+        albums_of[album.artist].push(b);
+    }
     let album_appeal: Vec<f64> = albums.iter().map(|_| (0.5 * rng.normal()).exp()).collect();
     let appeal: Vec<f64> = tracks.iter().map(|t| track_appeal(&mut rng, t)).collect();
     let tracks_of: Vec<Vec<usize>> = (0..artists.len())
