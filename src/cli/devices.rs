@@ -2,7 +2,7 @@
 //! and what `--device auto` would pick (library: `gpu::adapter`).
 
 use super::Outcome;
-use crate::gpu::{adapter, list_adapters};
+use crate::gpu::list_adapters;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
@@ -16,8 +16,9 @@ pub fn run(_args: Args) -> anyhow::Result<Outcome> {
     for (index, summary) in adapters.iter().enumerate() {
         println!("{index}: {summary}, driver {}", summary.driver);
     }
-    let auto = match adapter::peek(&adapter::AdapterChoice::Fastest) {
-        Ok(fastest) if !fastest.is_software() => format!("{} (gpu)", fastest.name),
+    // The list is in `--device gpu`'s order, so `auto` takes its first unless it is software.
+    let auto = match &adapters[0] {
+        fastest if !fastest.is_software() => format!("{} (gpu)", fastest.name),
         _ => "the CPU (only software adapters; --device gpu or gpu:NAME uses them)".into(),
     };
     println!("--device auto runs on {auto}");

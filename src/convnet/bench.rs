@@ -94,18 +94,18 @@ impl fmt::Display for InferBenchFigures {
 
 /// Random crops in the range of real log-mels: [batch, n_mels, 599] dB.
 pub fn random_crops(config: &ConvnetConfig, batch: usize, seed: u64) -> Array3<f32> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    Array3::from_shape_simple_fn((batch, config.n_mels, CROP_FRAMES), || {
-        rng.random_range(-80.0..0.0)
-    })
+    random_decibels((batch, config.n_mels, CROP_FRAMES), seed)
 }
 
 /// Random stored excerpts in the range of real log-mels: [batch, 646, n_mels] dB.
 pub fn random_excerpts(config: &ConvnetConfig, batch: usize, seed: u64) -> Array3<f32> {
+    random_decibels((batch, EXCERPT_FRAMES, config.n_mels), seed)
+}
+
+/// Values uniform in -80..0 dB, the range of real log-mels.
+fn random_decibels(shape: (usize, usize, usize), seed: u64) -> Array3<f32> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    Array3::from_shape_simple_fn((batch, EXCERPT_FRAMES, config.n_mels), || {
-        rng.random_range(-80.0..0.0)
-    })
+    Array3::from_shape_simple_fn(shape, || rng.random_range(-80.0..0.0))
 }
 
 /// Times inference of `config` on `device` on batches of `batch` random excerpts (the CPU

@@ -129,13 +129,23 @@ impl InferEngine {
             InferDevice::Shared(context) => {
                 with_fallback(GpuConvnet::with_context(weights, (**context).clone()))
             }
-            InferDevice::Auto => match gpu::adapter::peek(&AdapterChoice::Fastest) {
+            InferDevice::Auto => match gpu::adapter::find(&AdapterChoice::Fastest) {
                 Err(_) => cpu(Some("auto: no GPU adapter".into())),
-                Ok(adapter) if adapter.is_software() => cpu(Some(format!(
-                    "auto: {} is a software adapter; --device gpu uses it",
-                    adapter.name
-                ))),
-                Ok(_) => with_fallback(GpuConvnet::new(weights, &AdapterChoice::Fastest)),
+                Ok(adapter) => {
+                    let summary = gpu::AdapterSummary::from_info(&adapter.get_info());
+                    if summary.is_software() {
+                        cpu(Some(format!(
+                            "auto: {} is a software adapter; --device gpu uses it",
+                            summary.name
+                        )))
+                    } else {
+                        // Opened as found: enumerating the adapters again costs as much.
+                        with_fallback(
+                            gpu::adapter::open_adapter(adapter)
+                                .and_then(|context| GpuConvnet::with_context(weights, context)),
+                        )
+                    }
+                }
             },
         }
     }

@@ -98,7 +98,7 @@ pub fn list_adapters() -> Vec<AdapterSummary> {
 }
 
 /// The adapter `choice` names, without opening it.
-fn find(choice: &AdapterChoice) -> Result<wgpu::Adapter, GpuError> {
+pub fn find(choice: &AdapterChoice) -> Result<wgpu::Adapter, GpuError> {
     let adapters = adapters();
     if adapters.is_empty() {
         return Err(GpuError::NoAdapter {
@@ -125,14 +125,13 @@ fn find(choice: &AdapterChoice) -> Result<wgpu::Adapter, GpuError> {
     }
 }
 
-/// Describes the adapter `choice` would open (for `auto`, which skips software adapters).
-pub fn peek(choice: &AdapterChoice) -> Result<AdapterSummary, GpuError> {
-    find(choice).map(|adapter| AdapterSummary::from_info(&adapter.get_info()))
-}
-
 /// Opens the adapter `choice` names with its own limits.
 pub fn open(choice: &AdapterChoice) -> Result<GpuContext, GpuError> {
-    let adapter = find(choice)?;
+    open_adapter(find(choice)?)
+}
+
+/// Opens `adapter` with its own limits.
+pub fn open_adapter(adapter: wgpu::Adapter) -> Result<GpuContext, GpuError> {
     let info = adapter.get_info();
     let descriptor = wgpu::DeviceDescriptor {
         label: Some("deepcuts compute"),

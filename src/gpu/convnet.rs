@@ -128,11 +128,46 @@ pub struct InFlight {
     batch_number: usize,
     tracks: usize,
     submission: wgpu::SubmissionIndex,
-    readback: wgpu::Buffer,
-    mapped: mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
+    readback: Readback,
     /// Per output, its (offset, floats) in `readback`.
     sections: Sections,
     dims: Dims,
+}
+
+/// A buffer (`MAP_READ`) asked to be mapped once the submitted work that fills it is done.
+struct Readback {
+    buffer: wgpu::Buffer,
+    mapped: mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
+}
+
+impl Readback {
+    fn request(buffer: wgpu::Buffer) -> Self {
+        let (sender, mapped) = mpsc::channel();
+        buffer.map_async(wgpu::MapMode::Read, .., move |result| {
+            // The receiver is gone only when the batch was abandoned.
+            let _ = sender.send(result);
+        });
+        Self { buffer, mapped }
+    }
+
+    /// Waits for `submission` and the mapping; the buffer's bytes, or why they cannot be read.
+    fn wait(
+        &self,
+        device: &wgpu::Device,
+        submission: wgpu::SubmissionIndex,
+    ) -> Result<wgpu::BufferView, String> {
+        device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(submission),
+                timeout: None,
+            })
+            .map_err(|e| e.to_string())?;
+        self.mapped
+            .recv()
+            .map_err(|_| "the readback was dropped".to_owned())?
+            .map_err(|e| e.to_string())?;
+        self.buffer.get_mapped_range(..).map_err(|e| e.to_string())
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -436,11 +471,7 @@ impl GpuConvnet {
         // another thread's batch must not write its own in between.
         let submission = queue.submit(Some(encoder.finish()));
         drop(slot);
-        let (sender, mapped) = mpsc::channel();
-        readback.map_async(wgpu::MapMode::Read, .., move |result| {
-            // The receiver is gone only when the batch was abandoned.
-            let _ = sender.send(result);
-        });
+        let readback = Readback::request(readback);
         let errors = [
             pollster::block_on(validation_scope.pop()),
             pollster::block_on(memory_scope.pop()),
@@ -455,7 +486,6 @@ impl GpuConvnet {
             tracks,
             submission,
             readback,
-            mapped,
             sections,
             dims,
         })
@@ -602,23 +632,8 @@ impl GpuConvnet {
         encoder.resolve_query_set(&query_set, 0..used, &resolved, 0);
         encoder.copy_buffer_to_buffer(&resolved, 0, &readback, 0, u64::from(used) * 8);
         let submission = self.context.queue.submit(Some(encoder.finish()));
-        let (sender, mapped) = mpsc::channel();
-        readback.map_async(wgpu::MapMode::Read, .., move |result| {
-            let _ = sender.send(result);
-        });
-        device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(submission),
-                timeout: None,
-            })
-            .map_err(|e| failed(e.to_string()))?;
-        mapped
-            .recv()
-            .map_err(|_| failed("the readback was dropped".into()))?
-            .map_err(|e| failed(e.to_string()))?;
-        let view = readback
-            .get_mapped_range(..)
-            .map_err(|e| failed(e.to_string()))?;
+        let readback = Readback::request(readback);
+        let view = readback.wait(device, submission).map_err(failed)?;
         let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&view);
         let period_ns = f64::from(self.context.queue.get_timestamp_period());
         Ok(Some(
@@ -819,21 +834,10 @@ impl InFlight {
             tracks: self.tracks,
             message,
         };
-        self.context
-            .device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(self.submission.clone()),
-                timeout: None,
-            })
-            .map_err(|e| failed(e.to_string()))?;
-        self.mapped
-            .recv()
-            .map_err(|_| failed("the readback was dropped".into()))?
-            .map_err(|e| failed(e.to_string()))?;
         let view = self
             .readback
-            .get_mapped_range(..)
-            .map_err(|e| failed(e.to_string()))?;
+            .wait(&self.context.device, self.submission.clone())
+            .map_err(failed)?;
         let floats = |(at, len): (u64, usize)| -> Vec<f32> {
             bytemuck::pod_collect_to_vec(&view[at as usize..at as usize + len * 4])
         };
@@ -866,7 +870,7 @@ impl InFlight {
                 .into_owned()
         });
         drop(view);
-        self.readback.unmap();
+        self.readback.buffer.unmap();
         Ok(InferOutputs {
             factors,
             pooled,
