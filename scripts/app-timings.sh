@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The app's start-up time, idle CPU and frame times, from the real binary under a virtual display:
-#   scripts/app-timings.sh PROJECT_DIR [IDLE_SECONDS] [library|map]   (default 10, library)
+#   scripts/app-timings.sh PROJECT_DIR [IDLE_SECONDS] [library|filters|map]   (default 10, library)
 # Prints the seconds from launch to the window being mapped, the CPU the process used while
 # idle, 3 s later (per cent of one core over IDLE_SECONDS; nothing plays or runs), and the frame
 # times (median, 99th percentile, eframe's measure: UI + drawing, no vsync) while the library
-# is scrolled with the mouse wheel for about 10 s, or the map is dragged (panned) to and fro.
+# or the filters view is scrolled with the mouse wheel for about 10 s, or the map is dragged
+# (panned) to and fro.
 # Needs xvfb, xauth and xdotool (scripts/setup-system.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-project=${1:?usage: scripts/app-timings.sh PROJECT_DIR [IDLE_SECONDS] [library|map]}
+project=${1:?usage: scripts/app-timings.sh PROJECT_DIR [IDLE_SECONDS] [library|filters|map]}
 idle=${2:-10}
 view=${3:-library}
 binary=${DEEPCUTS_BINARY:-target/release/deepcuts}
@@ -39,32 +40,36 @@ before=$(cpu "$pid")
 sleep "$idle"
 after=$(cpu "$pid")
 skip=$(wc -l < "$frames")
+input_start=$(date +%s.%N)
 if [[ $view == map ]]; then
-  # Pan: drag the map 200 px left and back, 4 px a step every 8 ms (faster than frames come,
-  # as for scrolling), 5 times; one xdotool process (one per step would be the bottleneck).
+  # Pan: drag the map 200 px left and back, 2 px a step every 3 ms, 5 times; one xdotool
+  # process (one per step would be the bottleneck).
   steps=()
   for _ in $(seq 5); do
-    for dx in -4 4; do
-      for _ in $(seq 50); do steps+=(mousemove_relative -- "$dx" 0 sleep 0.008); done
+    for dx in -2 2; do
+      for _ in $(seq 100); do steps+=(mousemove_relative -- "$dx" 0 sleep 0.003); done
     done
   done
   xdotool mousemove --window "$window" 640 420 mousedown 1 "${steps[@]}" mouseup 1
 else
-  # Scroll the table: 600 wheel steps down and back up, one every 8 ms: faster than frames
-  # come, so the time between frames is what a frame costs, not the wait for input.
-  xdotool mousemove --window "$window" 400 300
-  xdotool click --repeat 600 --delay 8 5
-  xdotool click --repeat 600 --delay 8 4
+  # Scroll the table or the filter pictures: 1200 wheel steps down and back up, one every 3 ms.
+  xdotool mousemove --window "$window" 400 300 \
+    click --repeat 1200 --delay 3 5 click --repeat 1200 --delay 3 4
 fi
+input_end=$(date +%s.%N)
 sleep 0.5
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 awk -v s="$started" -v m="$mapped" -v b="$before" -v a="$after" -v t="$ticks" -v i="$idle" \
   'BEGIN { printf "window mapped after %.2f s; idle CPU %.2f%% of one core over %d s\n", m - s, 100 * (a - b) / t / i, i }'
-# Column 1: the frame's time; column 2: the wall time since the previous frame. The first
-# frame after the idle wait is left out: its column 2 is the idle time.
+# Column 1: the frame's time; column 2: the wall time since the previous frame; column 3: when
+# it was drawn. Input comes faster than frames can (every 3 ms), so column 2 is what a frame
+# costs on this renderer, not the wait for input. Only the frames drawn while input was being
+# sent count, less the first (its column 2 is the idle time before it).
 summary() { # $1: column; $2: label
-  tail -n +"$((skip + 2))" "$frames" | awk -v c="$1" '{ print $c }' | sort -g | awk -v label="$2" \
+  tail -n +"$((skip + 2))" "$frames" \
+    | awk -v c="$1" -v from="$input_start" -v to="$input_end" '$3 > from && $3 <= to { print $c }' \
+    | sort -g | awk -v label="$2" \
     '{ v[NR] = $1 } END {
       if (NR == 0) { print "no frames recorded"; exit 1 }
       printf "%s: median %.1f ms, 99th percentile %.1f ms, max %.1f ms (%d frames)\n",

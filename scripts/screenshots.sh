@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screenshots of the app's views from the real binary under a virtual display:
 #   scripts/screenshots.sh PROJECT_DIR [OUT_DIR]   (default OUT_DIR: screenshots/)
-# Each view (library, spectrogram, jobs, filters, playlists, similar, outliers) is opened with `deepcuts app PROJECT_DIR --view NAME` (first track selected),
+# Each view (library, map, filters, playlists, spectrogram, similar, outliers, jobs) is opened
+# with `deepcuts app PROJECT_DIR --view NAME` (first track selected),
 # given time to read the project and draw, grabbed with ImageMagick's `import`, then closed.
 # Needs xvfb, xauth, xdotool and imagemagick (scripts/setup-system.sh installs them).
 set -euo pipefail

@@ -1,12 +1,13 @@
 //! `DEEPCUTS_FRAME_TIMES=FILE`: the real binary's frame times, for `scripts/app-timings.sh`.
 //! One line per frame: eframe's measure of the previous frame (the UI, tessellation and
 //! drawing, without waiting for vsync) and the wall time since the frame before, both in
-//! milliseconds; the second shows how often the screen can change on this machine's renderer
-//! and display, which tests under egui_kittest cannot.
+//! milliseconds, then the Unix time of the frame in seconds (so a script can keep only the
+//! frames drawn while it sent input); the second column shows how often the screen can change
+//! on this machine's renderer and display, which tests under egui_kittest cannot.
 
 use std::fs::File;
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The env var naming the file.
 const ENV: &str = "DEEPCUTS_FRAME_TIMES";
@@ -39,10 +40,18 @@ impl FrameLog {
             // One small unbuffered write a frame: the lines survive a killed process.
             let _ = writeln!(
                 self.file,
-                "{:.3} {:.3}",
+                "{:.3} {:.3} {:.6}",
                 seconds * 1000.0,
-                since.as_secs_f64() * 1000.0
+                since.as_secs_f64() * 1000.0,
+                unix_seconds()
             );
         }
     }
+}
+
+/// Seconds since the Unix epoch, as `date +%s.%N` prints them.
+fn unix_seconds() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64())
 }

@@ -88,7 +88,7 @@ enum Command {
     /// Run every stage that is missing, stale or interrupted, in order (features → cf →
     /// eval-cf → train → predict → tsne → eval); resumable.
     Pipeline(pipeline::Args),
-    /// The desktop app on a project (`--view library|spectrogram|jobs`).
+    /// The desktop app on a project (`--view NAME` opens it on a view).
     App(app::Args),
     /// t-SNE map of the predicted (or CF) factors: maps/tsne.npy, .csv, .json; or of any .npy.
     Tsne(tsne::Args),
