@@ -90,10 +90,7 @@ fn make_project(dir: &Path) -> Array2<f32> {
             title: format!("Song {id}"),
             album: "Album".into(),
             duration_secs: Some(60.0 + id as f64 * 7.5),
-            tags: vec![
-                styles(id).into(),
-                if id % 4 == 0 { "vibrato" } else { "drone" }.into(),
-            ],
+            tags: vec![styles(id).into(), trait_of(id).into()],
             kind: if id % 10 == 9 { "intro" } else { "regular" }.into(),
         })
         .collect();
@@ -734,4 +731,136 @@ fn bad_input_is_refused_naming_what_is_wrong_and_nothing_is_written() {
         "{error}"
     );
     assert!(!playlists.exists());
+}
+
+/// The trait `make_project` gives track `id`.
+fn trait_of(id: usize) -> &'static str {
+    if id.is_multiple_of(4) {
+        "vibrato"
+    } else {
+        "drone"
+    }
+}
+
+/// Brute force over the columns of `activations`: how many have a top-`k` playlist (predicted
+/// tracks, best first, ties by id) that is ≥ 80% one trait across ≥ 3 styles, and how many
+/// are ≥ 80% one style.
+fn low_level_and_style_selective(activations: &Array2<f32>, k: usize) -> (usize, usize) {
+    let (mut low_level, mut one_style) = (0, 0);
+    for column in 0..activations.ncols() {
+        let top = ranked(
+            (0..TRACKS)
+                .filter(|&i| predicted(i))
+                .map(|i| (i, f64::from(activations[[i, column]]))),
+            k,
+        );
+        let most = |label: fn(usize) -> &'static str| {
+            let mut labels: Vec<&str> = top.iter().map(|&(id, _)| label(id)).collect();
+            labels.sort_unstable();
+            let styles = {
+                let mut s = labels.clone();
+                s.dedup();
+                s.len()
+            };
+            let most = labels
+                .chunk_by(|a, b| a == b)
+                .map(<[&str]>::len)
+                .max()
+                .unwrap_or(0);
+            (most, styles)
+        };
+        let (traits, _) = most(trait_of);
+        let (style, styles) = most(styles);
+        low_level += usize::from(traits * 10 >= 8 * k && styles >= 3);
+        one_style += usize::from(style * 10 >= 8 * k);
+    }
+    (low_level, one_style)
+}
+
+#[test]
+fn experiment_report_counts_filters_and_units_by_brute_force_and_states_the_goals() {
+    let dir = tempfile::tempdir().expect("temp");
+    make_project(dir.path());
+    let p = dir.path().to_str().expect("utf-8");
+    // Planted: filter 0 fires on drones in every style (low-level), filter 1 on dub drones
+    // only (one style: not low-level); units 0–2 each on one style. The rest is noise.
+    let conv1_max = Array2::from_shape_fn((TRACKS, FILTERS), |(i, j)| {
+        let planted = match j {
+            0 => trait_of(i) == "drone",
+            1 => trait_of(i) == "drone" && styles(i) == "dub",
+            _ => false,
+        };
+        noise(i, j, 11) + if planted { 10.0 } else { 0.0 }
+    });
+    let fc2 = Array2::from_shape_fn((TRACKS, UNITS), |(i, u)| {
+        noise(i, u, 12)
+            + if u < 3 && styles(i) == styles(u) {
+                10.0
+            } else {
+                0.0
+            }
+    });
+    npy::write(&dir.path().join("predict/conv1_max.npy"), &conv1_max).expect("write");
+    npy::write(&dir.path().join("predict/fc2.npy"), &fc2).expect("write");
+
+    // Without a cold-start table the shares are still measured.
+    ok(&["report", p, "-k", "8"]);
+    let json = read_json(&dir.path().join("eval/report.json"));
+    assert!(json["coldstart"].is_null() && json["gap_closed"].is_null());
+    assert!(json["goals"][0]["met"].is_null() && json["goals"][1]["met"].is_null());
+    let (low_level, one_style) = low_level_and_style_selective(&conv1_max, 8);
+    let (_, style_units) = low_level_and_style_selective(&fc2, 8);
+    assert!((1..FILTERS).contains(&low_level), "planted filters 0 and 1");
+    assert!((3..UNITS).contains(&style_units), "planted units 0–2");
+    assert_eq!(json["filters"]["playlists"], FILTERS);
+    assert_eq!(json["filters"]["low_level"], low_level);
+    assert_eq!(json["filters"]["one_style"], one_style);
+    assert_eq!(json["units"]["playlists"], UNITS);
+    assert_eq!(json["units"]["one_style"], style_units);
+    let share = |part: usize, of: usize| part as f64 / of as f64;
+    assert_eq!(
+        json["goals"][3]["met"],
+        share(low_level, FILTERS) >= 0.25,
+        "{json}"
+    );
+    assert_eq!(json["goals"][4]["met"], share(style_units, UNITS) >= 0.5);
+
+    // A table by hand: AUC gap (0.92 − 0.8) / (1 − 0.8) = 60%, mAP gap (0.3 − 0.2) / (0.6 − 0.2)
+    // = 25%; the methods in order on both metrics.
+    let row = |auc: f64, map: f64| serde_json::json!({"auc": auc, "map500": map, "recall50": 0.5, "ndcg50": 0.5, "users": 9});
+    let table = serde_json::json!({
+        "random": row(0.5, 0.03),
+        "baseline": row(0.8, 0.2),
+        "convnet": row(0.92, 0.3),
+        "upper_bound": row(1.0, 0.6),
+    });
+    std::fs::write(dir.path().join("eval/coldstart.json"), table.to_string()).expect("table");
+    let out = ok(&["report", p, "-k", "8"]);
+    let json = read_json(&dir.path().join("eval/report.json"));
+    let closed = &json["gap_closed"];
+    assert!(
+        (closed["auc"].as_f64().expect("auc") - 0.6).abs() < 1e-12,
+        "{json}"
+    );
+    assert!((closed["map500"].as_f64().expect("map") - 0.25).abs() < 1e-12);
+    let met: Vec<&serde_json::Value> = (0..3).map(|g| &json["goals"][g]["met"]).collect();
+    assert_eq!(met, [true, true, false], "{out}");
+    assert!(out.contains("60%") && out.contains("25%"), "{out}");
+
+    // The convnet below the baseline on mAP: not in order.
+    let mut table = table;
+    table["convnet"] = row(0.92, 0.1);
+    std::fs::write(dir.path().join("eval/coldstart.json"), table.to_string()).expect("table");
+    ok(&["report", p, "-k", "8"]);
+    let json = read_json(&dir.path().join("eval/report.json"));
+    assert_eq!(json["goals"][0]["met"], false);
+
+    // A corrupt table is refused, naming the file; the old report stays.
+    std::fs::write(dir.path().join("eval/coldstart.json"), "{\"convnet\": 1").expect("write");
+    let error = fails(&["report", p]);
+    assert!(
+        error.contains("eval/coldstart.json") && error.contains("not a cold-start table"),
+        "{error}"
+    );
+    assert_eq!(read_json(&dir.path().join("eval/report.json")), json);
 }

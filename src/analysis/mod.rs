@@ -14,6 +14,7 @@ pub mod outliers;
 pub mod playlist_files;
 pub mod playlists;
 pub mod regions;
+pub mod report;
 pub mod results;
 pub mod top_k;
 pub mod tsne;

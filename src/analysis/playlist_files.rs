@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::playlists::{Playlist, QueryJson};
-use super::results::{AnalysisError, Candidates, ProjectResults};
+use super::results::{AnalysisError, ProjectResults};
 use crate::io::atomic::write_bytes_atomic;
 use crate::project::audio_source::TrackAudio;
 use crate::project::source::TrackSource;
@@ -51,10 +51,7 @@ pub fn to_json(results: &ProjectResults, playlist: &Playlist) -> String {
         kind: playlist.query.kind(),
         query: playlist.query.json(),
         title: playlist.query.title(),
-        from: match playlist.from {
-            Candidates::All => "all",
-            Candidates::Test => "test",
-        },
+        from: playlist.from.name(),
         model: &results.model,
         tracks: playlist
             .entries

@@ -264,18 +264,32 @@ pub fn all_playlists(
             return Err(AnalysisError::Cancelled);
         }
     }
+    playlists.extend(unit_playlists(results, activations, from, k)?);
+    Ok(playlists)
+}
+
+/// Every fc2 unit's playlist, in unit order: one pass over the activations.
+pub fn unit_playlists(
+    results: &ProjectResults,
+    activations: &Activations,
+    from: Candidates,
+    k: usize,
+) -> Result<Vec<Playlist>, AnalysisError> {
     let candidates = results.candidates(from)?;
     let tops = top_k_columns(activations.fc2.view(), &candidates, k);
-    for (unit, scored) in tops.into_iter().enumerate() {
-        playlists.push(finish(
-            results,
-            activations,
-            PlaylistQuery::Unit { unit },
-            from,
-            scored,
-        ));
-    }
-    Ok(playlists)
+    Ok(tops
+        .into_iter()
+        .enumerate()
+        .map(|(unit, scored)| {
+            finish(
+                results,
+                activations,
+                PlaylistQuery::Unit { unit },
+                from,
+                scored,
+            )
+        })
+        .collect())
 }
 
 /// Adds the peak times of filter playlists.

@@ -89,6 +89,16 @@ pub enum Candidates {
     Test,
 }
 
+impl Candidates {
+    /// The name files and the CLI use (`all`, `test`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Candidates::All => "all",
+            Candidates::Test => "test",
+        }
+    }
+}
+
 /// The part of `predict/report.json` the analyses read.
 #[derive(Debug, Deserialize)]
 struct PredictReportFile {

@@ -20,6 +20,7 @@ mod playlist;
 mod predict;
 mod progress;
 mod project;
+mod report;
 mod train;
 mod tsne;
 mod usage;
@@ -81,6 +82,9 @@ enum Command {
     Playlist(playlist::PlaylistArgs),
     /// Naming help: the styles, traits, kinds and artists a filter's or unit's playlist shares.
     Describe(playlist::DescribeArgs),
+    /// The experiment report: the cold-start gap the convnet closes, the share of low-level
+    /// conv1 filters and of style-selective fc2 units, each against its goal: eval/report.json.
+    Report(report::Args),
     /// A track's nearest tracks by audio (predicted factors) and by listening data (WMF).
     Neighbours(neighbours::NeighboursArgs),
     /// CF recommendations whose audio does not fit (intros, outros, covers, remixes…).
@@ -149,6 +153,7 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Filters(args) => filters::run(args),
         Command::Playlist(args) => playlist::playlist_command(args),
         Command::Describe(args) => playlist::describe_command(args),
+        Command::Report(args) => report::run(args),
         Command::Neighbours(args) => neighbours::neighbours(args),
         Command::Outliers(args) => neighbours::outliers(args),
         Command::Pipeline(args) => pipeline::run(args),

@@ -51,6 +51,8 @@ pub const PREDICT_REPORT: &str = "predict/report.json";
 pub const BASELINE_DIR: &str = "baseline";
 /// Cold-start evaluation table.
 pub const EVAL_COLDSTART: &str = "eval/coldstart.json";
+/// The experiment report: the cold-start gap closed and the filter and unit shares, JSON.
+pub const EVAL_REPORT: &str = "eval/report.json";
 /// CF evaluation on cold-start tracks (all their listens held out): `random`, `wmf`.
 pub const EVAL_CF_COLDSTART_TRACKS: &str = "eval/cf_coldstart_tracks.json";
 
