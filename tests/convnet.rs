@@ -402,6 +402,7 @@ fn fast_cpu_path_matches_candle_in_f64_on_the_paper_config() {
 
 mod gradcheck {
     use candle_core::{DType, Device, Tensor, Var};
+    use deepcuts::convnet::conv_block::conv_pool_bias_relu;
     use deepcuts::convnet::loss::{mse_loss, wpe_loss, WpeBatch};
     use deepcuts::convnet::model::{global_pool, linear};
     use deepcuts::convnet::pooling::pool_bias_relu;
@@ -523,6 +524,45 @@ mod gradcheck {
                 for c in 0..3 {
                     let m = (0..4).map(|q| xs[b][4 * j + q][c]).fold(f64::MIN, f64::max);
                     assert_eq!(y[b][j][c], (m + bs[c]).max(0.0));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn convolution_fused_with_pooling_bias_and_relu() {
+        // 3 tracks of 14 frames, kernel 4: 11 output frames, so widths 2 and 4 drop frames at
+        // the end and the GEMM rows straddling two tracks must get no gradient.
+        let x = var(&[3, 14, 5], -1.0..1.0, 11);
+        let w = var(&[4, 5, 6], -1.0..1.0, 12);
+        let bias = var(&[6], -0.3..0.3, 13);
+        for width in [1, 2, 4] {
+            let f = || weighted_sum(&conv_pool_bias_relu(&x, &w, &bias, width).unwrap(), 14);
+            check(&[("x", &x), ("w", &w), ("bias", &bias)], f, 1000);
+            // The forward value by the definition: max over the window of the convolution
+            // y[b,t,o] = Σ_{k,c} w[k,c,o] x[b,t+k,c], plus the bias, then ReLU.
+            let got = conv_pool_bias_relu(&x, &w, &bias, width)
+                .unwrap()
+                .to_vec3::<f64>()
+                .unwrap();
+            let xs = x.as_tensor().to_vec3::<f64>().unwrap();
+            let ws = w.as_tensor().to_vec3::<f64>().unwrap();
+            let bs = bias.as_tensor().to_vec1::<f64>().unwrap();
+            assert_eq!(got[0].len(), 11 / width);
+            for (b, track) in got.iter().enumerate() {
+                for (j, row) in track.iter().enumerate() {
+                    for (o, &value) in row.iter().enumerate() {
+                        let conv = |t: usize| -> f64 {
+                            (0..4)
+                                .flat_map(|k| (0..5).map(move |c| (k, c)))
+                                .map(|(k, c)| ws[k][c][o] * xs[b][t + k][c])
+                                .sum()
+                        };
+                        let m = (0..width)
+                            .map(|q| conv(j * width + q))
+                            .fold(f64::MIN, f64::max);
+                        assert!((value - (m + bs[o]).max(0.0)).abs() < 1e-12);
+                    }
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod conv_block;
 pub mod engine;
 pub mod infer;
 pub mod loss;

@@ -1,13 +1,14 @@
 //! The convnet as a candle model, for training (autograd) and as a second forward pass,
 //! independent of the Winograd inference path. Activations are time-major
 //! (`[batch, frames, channels]`, the layout of the stored log-mels) so that convolutions are
-//! whole-batch GEMMs (`temporal_conv.rs`), and max-pooling, bias and ReLU are one fused op
-//! (`pooling.rs`). Both have their own gradients, which avoids candle 0.11.1's autograd bugs
-//! (PLATFORM.md: conv1d's weight gradient, max_pool2d's backward).
+//! whole-batch GEMMs (`temporal_conv.rs`), and each convolution with its max-pooling, bias and
+//! ReLU is one fused op (`conv_block.rs`). These have their own gradients, which avoids candle
+//! 0.11.1's autograd bugs (PLATFORM.md: conv1d's weight gradient, max_pool2d's backward).
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 
 use super::config::{ConvnetConfig, CONV_LAYERS, KERNEL_FRAMES};
+use super::conv_block::conv_pool_bias_relu;
 use super::pooling::pool_bias_relu;
 use super::temporal_conv::conv_time;
 use super::weights::{ConvnetWeights, LayerWeights, TensorSpec};
@@ -187,15 +188,22 @@ impl ConvnetModel {
         let mut h = x.clone();
         let mut conv1 = None;
         for (i, layer) in self.convs.iter().enumerate() {
-            // Without bias: it is added after pooling.
-            let y = conv_time(&h, layer.weight.as_tensor())?;
-            if i == 0 && want_conv1 {
-                let activations = y.broadcast_add(layer.bias.as_tensor())?.relu()?;
-                conv1 = Some(activations.transpose(1, 2)?.contiguous()?);
-            }
+            let (weight, bias) = (layer.weight.as_tensor(), layer.bias.as_tensor());
             // conv4 is followed by global pooling: width 1 is bias and ReLU alone.
             let width = self.config.pools.get(i).copied().unwrap_or(1);
-            h = pool_bias_relu(&y, layer.bias.as_tensor(), width)?;
+            h = if i == 0 && want_conv1 {
+                // conv1's activations are wanted whole: convolve, then pool (bias added after).
+                let y = conv_time(&h, weight)?;
+                conv1 = Some(
+                    y.broadcast_add(bias)?
+                        .relu()?
+                        .transpose(1, 2)?
+                        .contiguous()?,
+                );
+                pool_bias_relu(&y, bias, width)?
+            } else {
+                conv_pool_bias_relu(&h, weight, bias, width)?
+            };
         }
         let pooled = global_pool(&h)?;
         let mut h = pooled.clone();

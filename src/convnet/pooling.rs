@@ -23,24 +23,24 @@ pub fn pool_bias_relu(x: &Tensor, bias: &Tensor, width: usize) -> Result<Tensor>
 }
 
 /// Elements that support the comparisons and arithmetic of the kernels.
-trait Element: Scalar + PartialOrd + std::ops::Add<Output = Self> {}
+pub(super) trait Element: Scalar + PartialOrd + std::ops::Add<Output = Self> {}
 impl<T: Scalar + PartialOrd + std::ops::Add<Output = T>> Element for T {}
 
 #[derive(Debug, Clone, Copy)]
-struct Dims {
-    batch: usize,
-    frames: usize,
-    channels: usize,
-    width: usize,
+pub(super) struct Dims {
+    pub batch: usize,
+    pub frames: usize,
+    pub channels: usize,
+    pub width: usize,
 }
 
 impl Dims {
-    fn windows(&self) -> usize {
+    pub fn windows(&self) -> usize {
         self.frames / self.width
     }
 
     /// Frame (within the track) of the first maximum of window j, channel c.
-    fn argmax<T: Element>(&self, track: &[T], window: usize, channel: usize) -> usize {
+    pub fn argmax<T: Element>(&self, track: &[T], window: usize, channel: usize) -> usize {
         let first = window * self.width;
         (first + 1..first + self.width).fold(first, |best, t| {
             if track[t * self.channels + channel] > track[best * self.channels + channel] {

@@ -26,17 +26,17 @@ pub fn conv_time(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
 
 /// Sizes of one convolution.
 #[derive(Debug, Clone, Copy)]
-struct Dims {
-    batch: usize,
-    frames: usize,
-    channels: usize,
-    taps: usize,
-    outputs: usize,
+pub(super) struct Dims {
+    pub batch: usize,
+    pub frames: usize,
+    pub channels: usize,
+    pub taps: usize,
+    pub outputs: usize,
 }
 
 impl Dims {
     /// From x: [batch, L, C] and weight: [K, C, O].
-    fn new(x: &Shape, weight: &Shape) -> Result<Self> {
+    pub fn new(x: &Shape, weight: &Shape) -> Result<Self> {
         let (batch, frames, channels) = x.dims3()?;
         let (taps, weight_channels, outputs) = weight.dims3()?;
         if weight_channels != channels || taps == 0 || frames < taps {
@@ -51,12 +51,12 @@ impl Dims {
         })
     }
 
-    fn frames_out(&self) -> usize {
+    pub fn frames_out(&self) -> usize {
         self.frames + 1 - self.taps
     }
 
     /// Rows of the concatenated output signal: every window that fits in `batch·L` frames.
-    fn rows(&self) -> usize {
+    pub fn rows(&self) -> usize {
         self.batch * self.frames + 1 - self.taps
     }
 
@@ -72,7 +72,7 @@ fn threads() -> usize {
 }
 
 /// The contiguous data of a storage, or an error for other layouts.
-fn contiguous<'a, T: candle_core::WithDType>(
+pub(super) fn contiguous<'a, T: candle_core::WithDType>(
     storage: &'a CpuStorage,
     layout: &Layout,
 ) -> Result<&'a [T]> {
@@ -158,6 +158,17 @@ impl CustomOp2 for TemporalConv {
 
 /// One GEMM for the whole batch, then the straddling rows are dropped.
 fn forward<T: Scalar>(x: &[T], w: &[T], d: Dims) -> Vec<T> {
+    let rows = output_rows(x, w, d);
+    let track = d.frames_out() * d.outputs;
+    (0..d.batch)
+        .flat_map(|b| &rows[b * d.frames * d.outputs..][..track])
+        .copied()
+        .collect()
+}
+
+/// The convolution as one GEMM over the batch: [rows, O], track b's output frame t in row
+/// b·L + t (the rows in between straddle two tracks).
+pub(super) fn output_rows<T: Scalar>(x: &[T], w: &[T], d: Dims) -> Vec<T> {
     let mut rows = vec![T::ZERO; d.rows() * d.outputs];
     let weight = MatrixView::contiguous(w, d.taps * d.channels, d.outputs);
     matmul(
@@ -169,11 +180,7 @@ fn forward<T: Scalar>(x: &[T], w: &[T], d: Dims) -> Vec<T> {
         false,
         threads(),
     );
-    let track = d.frames_out() * d.outputs;
-    (0..d.batch)
-        .flat_map(|b| &rows[b * d.frames * d.outputs..][..track])
-        .copied()
-        .collect()
+    rows
 }
 
 /// grad_y [batch, L', O] → [batch·L − K + 1, O] with zero straddling rows.
@@ -206,8 +213,8 @@ impl candle_core::CustomOp1 for Spread {
 }
 
 /// ∂/∂x: grad_x[r + k, :] += grad_rows[r, :] · W_kᵀ for each tap k.
-struct InputGradient {
-    dims: Dims,
+pub(super) struct InputGradient {
+    pub dims: Dims,
 }
 
 impl CustomOp2 for InputGradient {
@@ -256,8 +263,8 @@ fn input_gradient<T: Scalar>(grad_rows: &[T], w: &[T], d: Dims) -> Vec<T> {
 }
 
 /// ∂/∂w = im2col(x)ᵀ · grad_rows: [K·C, O], one GEMM over the whole batch.
-struct WeightGradient {
-    dims: Dims,
+pub(super) struct WeightGradient {
+    pub dims: Dims,
 }
 
 impl CustomOp2 for WeightGradient {

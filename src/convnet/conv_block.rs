@@ -1,0 +1,256 @@
+//! A convolution and the max-pooling, bias and ReLU after it as one candle op, for training:
+//! y = ReLU(max-pool(conv(x, w), width) + bias). Composed of `conv_time` and `pool_bias_relu`,
+//! the convolution's output (the network's largest activation: conv1's is [batch, 596,
+//! filters]) is a graph node, so candle's backward pass zero-fills a gradient of its size, adds
+//! the pooling's gradient into it, and the convolution copies it into its GEMM layout: about a
+//! fifth of a training step. Fused, the forward pass pools straight from the GEMM's output rows
+//! and remembers where each window's maximum was; the backward pass scatters the gradient into
+//! GEMM rows in one pass and runs the convolution's two gradient GEMMs on them.
+//!
+//! Shapes as in `temporal_conv.rs` and `pooling.rs`: x [batch, L, C], weight [K, C, O],
+//! bias [O] → y [batch, (L − K + 1) / width, O].
+
+use std::sync::{Arc, OnceLock};
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::pooling::{self, Element};
+use super::temporal_conv::{self, contiguous, InputGradient, WeightGradient};
+
+/// y = ReLU(max-pool(conv(x, weight), width) + bias); differentiable in all three.
+pub fn conv_pool_bias_relu(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    width: usize,
+) -> Result<Tensor> {
+    if width == 0 {
+        candle_core::bail!("conv-block: the pooling width must be positive");
+    }
+    x.contiguous()?.apply_op3(
+        &weight.contiguous()?,
+        &bias.contiguous()?,
+        ConvBlock {
+            width,
+            argmax: OnceLock::new(),
+        },
+    )
+}
+
+struct ConvBlock {
+    width: usize,
+    /// Per output, [batch, windows, O] flat: the index into the GEMM rows (`[rows · O]` flat)
+    /// of its window's first maximum. Written by the forward pass for the backward pass.
+    argmax: OnceLock<Arc<[u32]>>,
+}
+
+impl ConvBlock {
+    fn dims(&self, x: &Shape, weight: &Shape) -> Result<(temporal_conv::Dims, pooling::Dims)> {
+        let conv = temporal_conv::Dims::new(x, weight)?;
+        if conv.frames_out() < self.width {
+            candle_core::bail!(
+                "conv-block: {} output frames cannot fill a pooling window of {}",
+                conv.frames_out(),
+                self.width
+            );
+        }
+        if conv.rows() * conv.outputs > u32::MAX as usize {
+            candle_core::bail!("conv-block: batch too large ({} GEMM rows)", conv.rows());
+        }
+        let pool = pooling::Dims {
+            batch: conv.batch,
+            frames: conv.frames_out(),
+            channels: conv.outputs,
+            width: self.width,
+        };
+        Ok((conv, pool))
+    }
+}
+
+/// Pools the GEMM rows of each track (row stride O, track stride L·O): the outputs and the
+/// flat row index of each output's maximum.
+fn pool_rows<T: Element>(
+    rows: &[T],
+    bias: &[T],
+    conv: temporal_conv::Dims,
+    pool: pooling::Dims,
+) -> (Vec<T>, Vec<u32>) {
+    let track_out = pool.windows() * pool.channels;
+    let stride = conv.frames * conv.outputs;
+    let mut y = vec![T::ZERO; pool.batch * track_out];
+    let mut argmax = vec![0u32; pool.batch * track_out];
+    y.par_chunks_mut(track_out)
+        .zip(argmax.par_chunks_mut(track_out))
+        .enumerate()
+        .for_each(|(b, (out, at))| {
+            let track = &rows[b * stride..];
+            for (j, (row, at_row)) in out
+                .chunks_exact_mut(pool.channels)
+                .zip(at.chunks_exact_mut(pool.channels))
+                .enumerate()
+            {
+                for (c, ((value, index), &bias)) in row.iter_mut().zip(at_row).zip(bias).enumerate()
+                {
+                    let t = pool.argmax(track, j, c);
+                    let v = track[t * pool.channels + c] + bias;
+                    *value = if v > T::ZERO { v } else { T::ZERO };
+                    *index = (b * stride + t * pool.channels + c) as u32;
+                }
+            }
+        });
+    (y, argmax)
+}
+
+impl CustomOp3 for ConvBlock {
+    fn name(&self) -> &'static str {
+        "conv-block"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (conv, pool) = self.dims(l1.shape(), l2.shape())?;
+        if l3.shape().dims1()? != conv.outputs {
+            candle_core::bail!(
+                "conv-block: bias {:?} does not fit kernel {:?}",
+                l3.shape(),
+                l2.shape()
+            );
+        }
+        fn run<T: Element + candle_core::WithDType>(
+            (x, l1): (&CpuStorage, &Layout),
+            (w, l2): (&CpuStorage, &Layout),
+            (bias, l3): (&CpuStorage, &Layout),
+            conv: temporal_conv::Dims,
+            pool: pooling::Dims,
+        ) -> Result<(Vec<T>, Vec<u32>)> {
+            let rows = temporal_conv::output_rows(contiguous(x, l1)?, contiguous(w, l2)?, conv);
+            Ok(pool_rows(&rows, contiguous(bias, l3)?, conv, pool))
+        }
+        let operands = ((s1, l1), (s2, l2), (s3, l3));
+        let (storage, argmax) = match (s1, s2, s3) {
+            (CpuStorage::F32(_), CpuStorage::F32(_), CpuStorage::F32(_)) => {
+                let (y, at) = run::<f32>(operands.0, operands.1, operands.2, conv, pool)?;
+                (CpuStorage::F32(y), at)
+            }
+            (CpuStorage::F64(_), CpuStorage::F64(_), CpuStorage::F64(_)) => {
+                let (y, at) = run::<f64>(operands.0, operands.1, operands.2, conv, pool)?;
+                (CpuStorage::F64(y), at)
+            }
+            _ => candle_core::bail!(
+                "conv-block: operands must all be f32 or all f64, got {:?}, {:?} and {:?}",
+                s1.dtype(),
+                s2.dtype(),
+                s3.dtype()
+            ),
+        };
+        if self.argmax.set(argmax.into()).is_err() {
+            candle_core::bail!("conv-block: an op instance runs forward once");
+        }
+        Ok((
+            storage,
+            Shape::from((pool.batch, pool.windows(), pool.channels)),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _bias: &Tensor,
+        y: &Tensor,
+        grad_y: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (conv, _) = self.dims(x.shape(), weight.shape())?;
+        let Some(argmax) = self.argmax.get() else {
+            candle_core::bail!("conv-block: backward before forward");
+        };
+        let scatter = Scatter {
+            rows: conv.rows() * conv.outputs,
+            outputs: conv.outputs,
+            argmax: argmax.clone(),
+        };
+        let both = y.apply_op2_no_bwd(&grad_y.contiguous()?, &scatter)?;
+        let grad_rows = both
+            .narrow(0, 0, scatter.rows)?
+            .reshape((conv.rows(), conv.outputs))?;
+        let grad_bias = both.narrow(0, scatter.rows, conv.outputs)?;
+        // The network's input needs no gradient: skip that product for conv1.
+        let grad_x = if x.track_op() {
+            Some(grad_rows.apply_op2_no_bwd(weight, &InputGradient { dims: conv })?)
+        } else {
+            None
+        };
+        let grad_weight = x.apply_op2_no_bwd(&grad_rows, &WeightGradient { dims: conv })?;
+        Ok((grad_x, Some(grad_weight), Some(grad_bias)))
+    }
+}
+
+/// From y and grad_y, the gradient of the GEMM rows and of the bias, concatenated in one flat
+/// tensor: [rows · O + O]. An active output (y > 0) sends its gradient to its window's maximum
+/// and to its channel's bias; everything else is zero.
+struct Scatter {
+    rows: usize,
+    outputs: usize,
+    argmax: Arc<[u32]>,
+}
+
+impl CustomOp2 for Scatter {
+    fn name(&self) -> &'static str {
+        "conv-block-scatter"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        fn run<T: Element + candle_core::WithDType>(
+            y: &[T],
+            grad_y: &[T],
+            op: &Scatter,
+        ) -> Result<Vec<T>> {
+            if y.len() != op.argmax.len() || grad_y.len() != y.len() {
+                candle_core::bail!("conv-block: gradient of the wrong size");
+            }
+            let mut grads = vec![T::ZERO; op.rows + op.outputs];
+            let (grad_rows, grad_bias) = grads.split_at_mut(op.rows);
+            for ((&v, &g), &at) in y.iter().zip(grad_y).zip(op.argmax.iter()) {
+                if v > T::ZERO {
+                    grad_rows[at as usize] += g;
+                }
+            }
+            for (row, grad_row) in y
+                .chunks_exact(op.outputs)
+                .zip(grad_y.chunks_exact(op.outputs))
+            {
+                for ((total, &v), &g) in grad_bias.iter_mut().zip(row).zip(grad_row) {
+                    if v > T::ZERO {
+                        *total += g;
+                    }
+                }
+            }
+            Ok(grads)
+        }
+        let storage = match (s1, s2) {
+            (CpuStorage::F32(_), CpuStorage::F32(_)) => {
+                CpuStorage::F32(run(contiguous(s1, l1)?, contiguous(s2, l2)?, self)?)
+            }
+            (CpuStorage::F64(_), CpuStorage::F64(_)) => {
+                CpuStorage::F64(run(contiguous(s1, l1)?, contiguous(s2, l2)?, self)?)
+            }
+            _ => candle_core::bail!("conv-block: mixed or unsupported types"),
+        };
+        Ok((storage, Shape::from(self.rows + self.outputs)))
+    }
+}
