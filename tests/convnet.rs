@@ -403,8 +403,9 @@ fn fast_cpu_path_matches_candle_in_f64_on_the_paper_config() {
 mod gradcheck {
     use candle_core::{DType, Device, Tensor, Var};
     use deepcuts::convnet::conv_block::conv_pool_bias_relu;
+    use deepcuts::convnet::dense::dense;
     use deepcuts::convnet::loss::{mse_loss, wpe_loss, WpeBatch};
-    use deepcuts::convnet::model::{global_pool, linear};
+    use deepcuts::convnet::model::global_pool;
     use deepcuts::convnet::pooling::pool_bias_relu;
     use deepcuts::convnet::temporal_conv::conv_time;
     use deepcuts::convnet::{ConvnetConfig, ConvnetModel, ConvnetWeights};
@@ -614,15 +615,37 @@ mod gradcheck {
     }
 
     #[test]
-    fn linear_and_relu() {
+    fn dense_layers_and_relu() {
         let x = var(&[3, 5], -1.0..1.0, 8);
         let w = var(&[4, 5], -1.0..1.0, 9);
         let b = var(&[4], -1.0..1.0, 10);
-        check(
-            &[("x", &x), ("w", &w), ("b", &b)],
-            || weighted_sum(&linear(&x, &w, &b).unwrap(), 11),
-            1000,
-        );
+        for relu in [false, true] {
+            check(
+                &[("x", &x), ("w", &w), ("b", &b)],
+                || weighted_sum(&dense(&x, &w, &b, relu).unwrap(), 11),
+                1000,
+            );
+            // The forward value by the definition y[i, o] = Σ_j x[i, j] w[o, j] + b[o].
+            let y = dense(&x, &w, &b, relu).unwrap().to_vec2::<f64>().unwrap();
+            let (xs, ws) = (
+                x.as_tensor().to_vec2::<f64>().unwrap(),
+                w.as_tensor().to_vec2::<f64>().unwrap(),
+            );
+            let bs = b.as_tensor().to_vec1::<f64>().unwrap();
+            let mut active = 0;
+            for i in 0..3 {
+                for o in 0..4 {
+                    let v: f64 = (0..5).map(|j| xs[i][j] * ws[o][j]).sum::<f64>() + bs[o];
+                    let want = if relu { v.max(0.0) } else { v };
+                    assert!((y[i][o] - want).abs() < 1e-12);
+                    active += usize::from(v > 0.0);
+                }
+            }
+            assert!(
+                active > 0 && active < 12,
+                "both sides of the ReLU are exercised"
+            );
+        }
         // ReLU away from its kink.
         let mut values = uniform(&[20], 0.05..1.0, 12).to_vec1::<f64>().unwrap();
         values.iter_mut().step_by(2).for_each(|v| *v = -*v);

@@ -70,15 +70,17 @@ impl ConvBlock {
 }
 
 /// Pools the GEMM rows of each track (row stride O, track stride L·O): the outputs and the
-/// flat row index of each output's maximum.
+/// flat row index of each output's maximum (the first, as `pool_bias_relu` takes). Frame by
+/// frame over whole rows, so that the comparisons run along contiguous channels.
 fn pool_rows<T: Element>(
     rows: &[T],
     bias: &[T],
     conv: temporal_conv::Dims,
     pool: pooling::Dims,
 ) -> (Vec<T>, Vec<u32>) {
-    let track_out = pool.windows() * pool.channels;
-    let stride = conv.frames * conv.outputs;
+    let channels = pool.channels;
+    let track_out = pool.windows() * channels;
+    let stride = conv.frames * channels;
     let mut y = vec![T::ZERO; pool.batch * track_out];
     let mut argmax = vec![0u32; pool.batch * track_out];
     y.par_chunks_mut(track_out)
@@ -86,17 +88,32 @@ fn pool_rows<T: Element>(
         .enumerate()
         .for_each(|(b, (out, at))| {
             let track = &rows[b * stride..];
-            for (j, (row, at_row)) in out
-                .chunks_exact_mut(pool.channels)
-                .zip(at.chunks_exact_mut(pool.channels))
+            for (j, (best, best_frame)) in out
+                .chunks_exact_mut(channels)
+                .zip(at.chunks_exact_mut(channels))
                 .enumerate()
             {
-                for (c, ((value, index), &bias)) in row.iter_mut().zip(at_row).zip(bias).enumerate()
+                let first = j * pool.width;
+                best.copy_from_slice(&track[first * channels..][..channels]);
+                best_frame.fill(first as u32);
+                for t in first + 1..first + pool.width {
+                    let frame = &track[t * channels..][..channels];
+                    // Selects rather than branches, so that the loop vectorises.
+                    for ((best, at), &v) in best.iter_mut().zip(best_frame.iter_mut()).zip(frame) {
+                        let greater = v > *best;
+                        *best = if greater { v } else { *best };
+                        *at = if greater { t as u32 } else { *at };
+                    }
+                }
+                for (c, ((value, at), &bias)) in best
+                    .iter_mut()
+                    .zip(best_frame.iter_mut())
+                    .zip(bias)
+                    .enumerate()
                 {
-                    let t = pool.argmax(track, j, c);
-                    let v = track[t * pool.channels + c] + bias;
+                    let v = *value + bias;
                     *value = if v > T::ZERO { v } else { T::ZERO };
-                    *index = (b * stride + t * pool.channels + c) as u32;
+                    *at = (b * stride + *at as usize * channels + c) as u32;
                 }
             }
         });
@@ -169,13 +186,15 @@ impl CustomOp3 for ConvBlock {
         y: &Tensor,
         grad_y: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (conv, _) = self.dims(x.shape(), weight.shape())?;
+        let (conv, pool) = self.dims(x.shape(), weight.shape())?;
         let Some(argmax) = self.argmax.get() else {
             candle_core::bail!("conv-block: backward before forward");
         };
         let scatter = Scatter {
             rows: conv.rows() * conv.outputs,
             outputs: conv.outputs,
+            track_rows: conv.frames * conv.outputs,
+            track_out: pool.windows() * pool.channels,
             argmax: argmax.clone(),
         };
         let both = y.apply_op2_no_bwd(&grad_y.contiguous()?, &scatter)?;
@@ -198,8 +217,12 @@ impl CustomOp3 for ConvBlock {
 /// tensor: [rows · O + O]. An active output (y > 0) sends its gradient to its window's maximum
 /// and to its channel's bias; everything else is zero.
 struct Scatter {
+    /// Elements of the GEMM rows: [rows · O].
     rows: usize,
     outputs: usize,
+    /// Elements of one track's GEMM rows (L · O) and of its outputs (windows · O).
+    track_rows: usize,
+    track_out: usize,
     argmax: Arc<[u32]>,
 }
 
@@ -225,11 +248,20 @@ impl CustomOp2 for Scatter {
             }
             let mut grads = vec![T::ZERO; op.rows + op.outputs];
             let (grad_rows, grad_bias) = grads.split_at_mut(op.rows);
-            for ((&v, &g), &at) in y.iter().zip(grad_y).zip(op.argmax.iter()) {
-                if v > T::ZERO {
-                    grad_rows[at as usize] += g;
-                }
-            }
+            // Track b's maxima lie in rows b·L … b·L + L − 1: one block of rows per task.
+            grad_rows
+                .par_chunks_mut(op.track_rows)
+                .zip(y.par_chunks(op.track_out))
+                .zip(grad_y.par_chunks(op.track_out))
+                .zip(op.argmax.par_chunks(op.track_out))
+                .enumerate()
+                .for_each(|(b, (((block, y), grad_y), argmax))| {
+                    for ((&v, &g), &at) in y.iter().zip(grad_y).zip(argmax) {
+                        if v > T::ZERO {
+                            block[at as usize - b * op.track_rows] += g;
+                        }
+                    }
+                });
             for (row, grad_row) in y
                 .chunks_exact(op.outputs)
                 .zip(grad_y.chunks_exact(op.outputs))

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod config;
 pub mod conv_block;
+pub mod dense;
 pub mod engine;
 pub mod infer;
 pub mod loss;

@@ -2,13 +2,14 @@
 //! independent of the Winograd inference path. Activations are time-major
 //! (`[batch, frames, channels]`, the layout of the stored log-mels) so that convolutions are
 //! whole-batch GEMMs (`temporal_conv.rs`), and each convolution with its max-pooling, bias and
-//! ReLU is one fused op (`conv_block.rs`). These have their own gradients, which avoids candle
+//! ReLU is one fused op (`conv_block.rs`), as is each dense layer (`dense.rs`). These have their own gradients, which avoids candle
 //! 0.11.1's autograd bugs (PLATFORM.md: conv1d's weight gradient, max_pool2d's backward).
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 
 use super::config::{ConvnetConfig, CONV_LAYERS, KERNEL_FRAMES};
 use super::conv_block::conv_pool_bias_relu;
+use super::dense::dense;
 use super::pooling::pool_bias_relu;
 use super::temporal_conv::conv_time;
 use super::weights::{ConvnetWeights, LayerWeights, TensorSpec};
@@ -59,11 +60,6 @@ pub fn global_pool(x: &Tensor) -> Result<Tensor> {
     let max = x.max(1)?;
     let l2 = x.sqr()?.sum(1)?.affine(1.0, L2_POOL_EPSILON)?.sqrt()?;
     Tensor::cat(&[mean, max, l2], 1)
-}
-
-/// Affine layer as in PyTorch: x: [batch, in], weight: [out, in], bias: [out] → [batch, out].
-pub fn linear(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
-    x.matmul(&weight.t()?)?.broadcast_add(bias)
 }
 
 /// A conv kernel from PyTorch's [out, in, 4] to the model's [4, in, out], or back.
@@ -208,12 +204,17 @@ impl ConvnetModel {
         let pooled = global_pool(&h)?;
         let mut h = pooled.clone();
         for (i, layer) in self.dense.iter().enumerate() {
-            h = linear(&h, layer.weight.as_tensor(), layer.bias.as_tensor())?.relu()?;
+            h = dense(&h, layer.weight.as_tensor(), layer.bias.as_tensor(), true)?;
             if let Some(masks) = dropout_masks {
                 h = h.mul(&masks[i])?;
             }
         }
-        let out = linear(&h, self.out.weight.as_tensor(), self.out.bias.as_tensor())?;
+        let out = dense(
+            &h,
+            self.out.weight.as_tensor(),
+            self.out.bias.as_tensor(),
+            false,
+        )?;
         Ok(ForwardOutputs {
             out,
             conv1,
