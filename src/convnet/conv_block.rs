@@ -10,14 +10,14 @@
 //! Shapes as in `temporal_conv.rs` and `pooling.rs`: x [batch, L, C], weight [K, C, O],
 //! bias [O] → y [batch, (L − K + 1) / width, O].
 
+use std::cell::OnceCell;
 use std::sync::{Arc, OnceLock};
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::pooling::{self, Element};
-use super::temporal_conv::{self, contiguous, InputGradient, WeightGradient};
+use super::temporal_conv::{self, dispatch, dispatch3, InputGradient, WeightGradient};
 
 /// y = ReLU(max-pool(conv(x, weight), width) + bias); differentiable in all three.
 pub fn conv_pool_bias_relu(
@@ -142,32 +142,28 @@ impl CustomOp3 for ConvBlock {
                 l2.shape()
             );
         }
-        fn run<T: Element + candle_core::WithDType>(
-            (x, l1): (&CpuStorage, &Layout),
-            (w, l2): (&CpuStorage, &Layout),
-            (bias, l3): (&CpuStorage, &Layout),
-            conv: temporal_conv::Dims,
-            pool: pooling::Dims,
-        ) -> Result<(Vec<T>, Vec<u32>)> {
-            let rows = temporal_conv::output_rows(contiguous(x, l1)?, contiguous(w, l2)?, conv);
-            Ok(pool_rows(&rows, contiguous(bias, l3)?, conv, pool))
+        /// The outputs; the maxima's positions go to `argmax`.
+        fn run<T: Element>(
+            (x, w, bias): (&[T], &[T], &[T]),
+            (conv, pool): (temporal_conv::Dims, pooling::Dims),
+            argmax: &OnceCell<Vec<u32>>,
+        ) -> Vec<T> {
+            let rows = temporal_conv::output_rows(x, w, conv);
+            let (y, at) = pool_rows(&rows, bias, conv, pool);
+            let _ = argmax.set(at);
+            y
         }
-        let operands = ((s1, l1), (s2, l2), (s3, l3));
-        let (storage, argmax) = match (s1, s2, s3) {
-            (CpuStorage::F32(_), CpuStorage::F32(_), CpuStorage::F32(_)) => {
-                let (y, at) = run::<f32>(operands.0, operands.1, operands.2, conv, pool)?;
-                (CpuStorage::F32(y), at)
-            }
-            (CpuStorage::F64(_), CpuStorage::F64(_), CpuStorage::F64(_)) => {
-                let (y, at) = run::<f64>(operands.0, operands.1, operands.2, conv, pool)?;
-                (CpuStorage::F64(y), at)
-            }
-            _ => candle_core::bail!(
-                "conv-block: operands must all be f32 or all f64, got {:?}, {:?} and {:?}",
-                s1.dtype(),
-                s2.dtype(),
-                s3.dtype()
-            ),
+        let argmax = OnceCell::new();
+        let storage = dispatch3(
+            "conv-block",
+            (s1, l1),
+            (s2, l2),
+            (s3, l3),
+            |x, w, b| run((x, w, b), (conv, pool), &argmax),
+            |x, w, b| run((x, w, b), (conv, pool), &argmax),
+        )?;
+        let Some(argmax) = argmax.into_inner() else {
+            candle_core::bail!("conv-block: the kernel did not run");
         };
         if self.argmax.set(argmax.into()).is_err() {
             candle_core::bail!("conv-block: an op instance runs forward once");
@@ -238,14 +234,11 @@ impl CustomOp2 for Scatter {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        fn run<T: Element + candle_core::WithDType>(
-            y: &[T],
-            grad_y: &[T],
-            op: &Scatter,
-        ) -> Result<Vec<T>> {
-            if y.len() != op.argmax.len() || grad_y.len() != y.len() {
-                candle_core::bail!("conv-block: gradient of the wrong size");
-            }
+        let outputs = self.argmax.len();
+        if l1.shape().elem_count() != outputs || l2.shape().elem_count() != outputs {
+            candle_core::bail!("conv-block: gradient of the wrong size");
+        }
+        fn run<T: Element>(y: &[T], grad_y: &[T], op: &Scatter) -> Vec<T> {
             let mut grads = vec![T::ZERO; op.rows + op.outputs];
             let (grad_rows, grad_bias) = grads.split_at_mut(op.rows);
             // Track b's maxima lie in rows b·L … b·L + L − 1: one block of rows per task.
@@ -272,17 +265,17 @@ impl CustomOp2 for Scatter {
                     }
                 }
             }
-            Ok(grads)
+            grads
         }
-        let storage = match (s1, s2) {
-            (CpuStorage::F32(_), CpuStorage::F32(_)) => {
-                CpuStorage::F32(run(contiguous(s1, l1)?, contiguous(s2, l2)?, self)?)
-            }
-            (CpuStorage::F64(_), CpuStorage::F64(_)) => {
-                CpuStorage::F64(run(contiguous(s1, l1)?, contiguous(s2, l2)?, self)?)
-            }
-            _ => candle_core::bail!("conv-block: mixed or unsupported types"),
-        };
+        let storage = dispatch(
+            "conv-block",
+            s1,
+            l1,
+            s2,
+            l2,
+            |y, grad_y| run(y, grad_y, self),
+            |y, grad_y| run(y, grad_y, self),
+        )?;
         Ok((storage, Shape::from(self.rows + self.outputs)))
     }
 }

@@ -6,11 +6,10 @@
 //!
 //! Shapes: x [batch, in], weight [out, in] (PyTorch's layout), bias [out] → y [batch, out].
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 use super::matmul::{matmul, MatrixView, Scalar};
-use super::temporal_conv::contiguous;
+use super::temporal_conv::dispatch3;
 
 /// y = x · weightᵀ + bias, then ReLU when `relu`; differentiable in all three.
 pub fn dense(x: &Tensor, weight: &Tensor, bias: &Tensor, relu: bool) -> Result<Tensor> {
@@ -74,32 +73,15 @@ impl CustomOp3 for Dense {
             );
         }
         let dims = (batch, inputs, outputs);
-        let storage = match (s1, s2, s3) {
-            (CpuStorage::F32(_), CpuStorage::F32(_), CpuStorage::F32(_)) => {
-                CpuStorage::F32(forward(
-                    contiguous(s1, l1)?,
-                    contiguous(s2, l2)?,
-                    contiguous(s3, l3)?,
-                    dims,
-                    self.relu,
-                ))
-            }
-            (CpuStorage::F64(_), CpuStorage::F64(_), CpuStorage::F64(_)) => {
-                CpuStorage::F64(forward(
-                    contiguous(s1, l1)?,
-                    contiguous(s2, l2)?,
-                    contiguous(s3, l3)?,
-                    dims,
-                    self.relu,
-                ))
-            }
-            _ => candle_core::bail!(
-                "dense: operands must all be f32 or all f64, got {:?}, {:?} and {:?}",
-                s1.dtype(),
-                s2.dtype(),
-                s3.dtype()
-            ),
-        };
+        let relu = self.relu;
+        let storage = dispatch3(
+            "dense",
+            (s1, l1),
+            (s2, l2),
+            (s3, l3),
+            |x, w, b| forward(x, w, b, dims, relu),
+            |x, w, b| forward(x, w, b, dims, relu),
+        )?;
         Ok((storage, Shape::from((batch, outputs))))
     }
 

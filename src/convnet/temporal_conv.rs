@@ -72,7 +72,7 @@ fn threads() -> usize {
 }
 
 /// The contiguous data of a storage, or an error for other layouts.
-pub(super) fn contiguous<'a, T: candle_core::WithDType>(
+fn contiguous<'a, T: candle_core::WithDType>(
     storage: &'a CpuStorage,
     layout: &Layout,
 ) -> Result<&'a [T]> {
@@ -82,8 +82,10 @@ pub(super) fn contiguous<'a, T: candle_core::WithDType>(
     Ok(&storage.as_slice::<T>()?[start..end])
 }
 
-/// Runs the `f32` or `f64` instance of a kernel on two storages of the same type.
-fn dispatch(
+/// Runs the `f32` or `f64` instance of a kernel on two storages of the same type (`op` names
+/// the kernel in the error).
+pub(super) fn dispatch(
+    op: &str,
     s1: &CpuStorage,
     l1: &Layout,
     s2: &CpuStorage,
@@ -101,9 +103,39 @@ fn dispatch(
             contiguous(s2, l2)?,
         ))),
         _ => candle_core::bail!(
-            "temporal-conv: operands must both be f32 or both f64, got {:?} and {:?}",
+            "{op}: operands must both be f32 or both f64, got {:?} and {:?}",
             s1.dtype(),
             s2.dtype()
+        ),
+    }
+}
+
+/// Runs the `f32` or `f64` instance of a kernel on three storages of the same type (`op`
+/// names the kernel in the error).
+pub(super) fn dispatch3(
+    op: &str,
+    (s1, l1): (&CpuStorage, &Layout),
+    (s2, l2): (&CpuStorage, &Layout),
+    (s3, l3): (&CpuStorage, &Layout),
+    run32: impl FnOnce(&[f32], &[f32], &[f32]) -> Vec<f32>,
+    run64: impl FnOnce(&[f64], &[f64], &[f64]) -> Vec<f64>,
+) -> Result<CpuStorage> {
+    match (s1, s2, s3) {
+        (CpuStorage::F32(_), CpuStorage::F32(_), CpuStorage::F32(_)) => Ok(CpuStorage::F32(run32(
+            contiguous(s1, l1)?,
+            contiguous(s2, l2)?,
+            contiguous(s3, l3)?,
+        ))),
+        (CpuStorage::F64(_), CpuStorage::F64(_), CpuStorage::F64(_)) => Ok(CpuStorage::F64(run64(
+            contiguous(s1, l1)?,
+            contiguous(s2, l2)?,
+            contiguous(s3, l3)?,
+        ))),
+        _ => candle_core::bail!(
+            "{op}: operands must all be f32 or all f64, got {:?}, {:?} and {:?}",
+            s1.dtype(),
+            s2.dtype(),
+            s3.dtype()
         ),
     }
 }
@@ -125,6 +157,7 @@ impl CustomOp2 for TemporalConv {
     ) -> Result<(CpuStorage, Shape)> {
         let d = Dims::new(l1.shape(), l2.shape())?;
         let storage = dispatch(
+            "temporal-conv",
             s1,
             l1,
             s2,
@@ -231,6 +264,7 @@ impl CustomOp2 for InputGradient {
     ) -> Result<(CpuStorage, Shape)> {
         let d = self.dims;
         let storage = dispatch(
+            "temporal-conv",
             s1,
             l1,
             s2,
@@ -281,6 +315,7 @@ impl CustomOp2 for WeightGradient {
     ) -> Result<(CpuStorage, Shape)> {
         let d = self.dims;
         let storage = dispatch(
+            "temporal-conv",
             s1,
             l1,
             s2,
