@@ -409,6 +409,25 @@ fn clicking_a_filter_lists_its_playlists_and_naming_it_saves_the_name() {
     let mut harness = harness(&dir, ViewKind::Filters, player);
     wait_for_results(&mut harness);
     harness.get_by_label("conv1 filters (4)");
+    // The toolbar's share of low-level filters is `deepcuts report`'s.
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_deepcuts"))
+        .args(["report", &dir.to_string_lossy()])
+        .output()
+        .expect("deepcuts report runs");
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("eval/report.json")).expect("the report"),
+    )
+    .expect("JSON");
+    let low_level = json["filters"]["low_level"].as_u64().expect("a count");
+    harness.get_by_label(&format!(
+        "low-level: {low_level} of 4 ({:.0}%)",
+        100.0 * low_level as f64 / 4.0
+    ));
     // The grid's picture is the CLI's, pixel for pixel.
     let png = dir.join("filters.png");
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_deepcuts"))

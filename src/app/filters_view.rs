@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use egui_extras::{Column, TableBuilder};
 
-use crate::analysis::describe::{Description, Facet};
+use crate::analysis::describe::{Description, Facet, Selectivity};
 use crate::analysis::filters::{separator_width, SEPARATOR_RGB};
 use crate::analysis::names::Named;
 use crate::analysis::playlists::PlaylistQuery;
 use crate::analysis::results::FilterStat;
 
-use super::results_data::{answer_or_wait, results_or_why, Request, ResultsData};
+use super::results_data::{answer_or_wait, results_or_why, Request, ResultsData, PLAYLIST_TRACKS};
 use super::state::{AppState, Command};
 use super::track_list::{self, clock_secs, Entry, Heading, NUMBER};
 use super::ViewKind;
@@ -110,6 +110,8 @@ impl FiltersView {
                     "Most selective first: how far each playlist's top style or trait is above \
                      its share of the collection (deepcuts filters --order selectivity)",
                 );
+            ui.separator();
+            self.shares(ui, data);
             if self.layer == Layer::Filters {
                 ui.separator();
                 ui.label("zoom");
@@ -118,6 +120,42 @@ impl FiltersView {
             }
         });
         ui.separator();
+    }
+
+    /// What `deepcuts report` counts: low-level filters, or style-selective units.
+    fn shares(&self, ui: &mut egui::Ui, data: &ResultsData) {
+        let (part, of, what, why) = match self.layer {
+            Layer::Filters => {
+                let s = Selectivity::count(&data.filters);
+                (
+                    s.low_level,
+                    s.playlists,
+                    "low-level",
+                    format!(
+                        "Filters whose top-{PLAYLIST_TRACKS} max playlist is at least {:.0}% one \
+                         trait while spanning at least {} styles (deepcuts report)",
+                        Selectivity::SHARE * 100.0,
+                        Selectivity::LOW_LEVEL_STYLES
+                    ),
+                )
+            }
+            Layer::Units => {
+                let s = Selectivity::count(&data.units);
+                (
+                    s.one_style,
+                    s.playlists,
+                    "style-selective",
+                    format!(
+                        "Units whose top-{PLAYLIST_TRACKS} playlist is at least {:.0}% one style \
+                         (deepcuts report)",
+                        Selectivity::SHARE * 100.0
+                    ),
+                )
+            }
+        };
+        let percent = 100.0 * part as f64 / of.max(1) as f64;
+        ui.label(format!("{what}: {part} of {of} ({percent:.0}%)"))
+            .on_hover_text(why);
     }
 
     /// Filter or unit indexes in the chosen order.

@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use crate::analysis::describe::{
-    describe, filters_by_selectivity, order_by_selectivity, Background, Description,
-};
+use crate::analysis::describe::{describe, order_by_selectivity, Background, Description};
 use crate::analysis::filters::{render, RgbImage};
 use crate::analysis::names::{Named, Names};
 use crate::analysis::neighbours::{NeighbourIndexes, NeighbourLists};
@@ -108,8 +106,8 @@ impl ResultsData {
         };
         let filters = describe_kind("filter-max");
         let units = describe_kind("unit");
-        let filters_by_selectivity =
-            filters_by_selectivity(&results, &activations, &names, PLAYLIST_TRACKS)?;
+        // The ranking `deepcuts filters --order selectivity` draws, from the same playlists.
+        let filters_by_selectivity = order_by_selectivity(&filters);
         let units_by_selectivity = order_by_selectivity(&units);
         let neighbours = NeighbourIndexes::load(&results)?;
         let outliers = OutlierData::load(&results).map_err(Unavailable::from);
