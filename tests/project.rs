@@ -260,6 +260,22 @@ fn assert_gpu_predictions_match_cpu(p: &str, dir: &Path) {
         .and_then(|rest| rest.split(" (").next())
         .unwrap_or_else(|| panic!("{devices}"));
     assert!(devices.contains("--device auto runs on"), "{devices}");
+    // Outside a desktop session the listing says nothing on stderr (no libwayland complaint
+    // from Mesa's device-select layer).
+    let headless = Command::new(env!("CARGO_BIN_EXE_deepcuts"))
+        .arg("devices")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("NODEVICE_SELECT")
+        .output()
+        .unwrap();
+    assert!(headless.status.success());
+    assert_eq!(String::from_utf8_lossy(&headless.stdout), devices);
+    assert!(
+        headless.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&headless.stderr)
+    );
     let named = ok(&["predict", p, "--device", &format!("gpu:{name}")]);
     assert!(named.contains(&format!(" on gpu {name}")), "{named}");
     let unknown = deepcuts(&["predict", p, "--device", "gpu:no such card"]);

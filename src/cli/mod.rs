@@ -113,6 +113,7 @@ pub enum Outcome {
 /// 0 on success, 1 when the command (or some of its items) failed, 2 for usage errors.
 pub fn main() -> ExitCode {
     crate::convnet::init_threads();
+    crate::gpu::adapter::init_env();
     let cli = Cli::parse();
     let result = match cli.command {
         // Given nothing, deepcuts shows the demo world: in the app, or on the terminal when

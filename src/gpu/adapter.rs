@@ -6,6 +6,21 @@ use std::fmt;
 
 use super::GpuError;
 
+/// Quiets adapter listing outside a desktop session. Without `XDG_RUNTIME_DIR`, Mesa's implicit
+/// Vulkan layer `VK_LAYER_MESA_device_select` tries to reach a Wayland compositor while adapters
+/// are listed, and libwayland prints "error: XDG_RUNTIME_DIR is invalid or not set in the
+/// environment." twice on every command that looks for a GPU. The layer only moves the display's
+/// GPU to the front, and there is no display; [`list_adapters`] orders adapters itself. So in
+/// that case the layer is switched off by its documented switch, `NODEVICE_SELECT=1`. Call this
+/// first thing in `main`, before any thread exists (setting the environment is only sound then).
+pub fn init_env() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
+        && std::env::var_os("NODEVICE_SELECT").is_none()
+    {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
+}
+
 /// A device and queue to run compute on, with the adapter they came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GpuContext {
