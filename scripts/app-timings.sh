@@ -6,6 +6,7 @@
 # times (median, 99th percentile, eframe's measure: UI + drawing, no vsync) while the library
 # or the filters view is scrolled with the mouse wheel for about 10 s, or the map is dragged
 # (panned) to and fro.
+# DEEPCUTS_FRAMES_OUT=FILE appends the frames counted (frame-log lines) to FILE, to pool runs.
 # Needs xvfb, xauth and xdotool (scripts/setup-system.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,6 +79,11 @@ summary() { # $1: column; $2: label
 action=$([[ $view == map ]] && echo panning || echo scrolling)
 summary 1 "$action, frame time (UI + drawing)"
 summary 2 "$action, time between frames"
+# DEEPCUTS_FRAMES_OUT=FILE appends the counted frames (the log's lines), to pool several runs.
+if [[ -n ${DEEPCUTS_FRAMES_OUT:-} ]]; then
+  tail -n +"$((skip + 2))" "$frames" \
+    | awk -v from="$input_start" -v to="$input_end" '$3 > from && $3 <= to' >> "$DEEPCUTS_FRAMES_OUT"
+fi
 
 rm -f "$frames"
 INNER

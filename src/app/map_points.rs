@@ -301,6 +301,12 @@ impl egui_wgpu::CallbackTrait for PointsCallback {
             .pipelines
             .entry(self.format)
             .or_insert_with(|| make_pipeline(device, self.format));
+        // Made with the dots' pipeline, not at the first pan: a software renderer compiles
+        // shaders when a pipeline is made, which would stall the frame a drag starts on.
+        let blit = resources
+            .blit_pipelines
+            .entry(self.format)
+            .or_insert_with(|| make_blit_pipeline(device, self.format));
         let slot = resources
             .slots
             .entry(self.slot)
@@ -348,10 +354,6 @@ impl egui_wgpu::CallbackTrait for PointsCallback {
         slot.blit = false;
         if slot.points > 0 && (fits || panned) {
             if !fits {
-                let blit = resources
-                    .blit_pipelines
-                    .entry(self.format)
-                    .or_insert_with(|| make_blit_pipeline(device, self.format));
                 let limit = device.limits().max_texture_dimension_2d;
                 slot.image = Some(draw_image(
                     device,
