@@ -8,7 +8,8 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::matmul::{matmul, MatrixView, Scalar};
+use super::matmul::{matmul, MatrixView};
+use super::pooling::Element;
 use super::temporal_conv::dispatch3;
 
 /// y = x · weightᵀ + bias, then ReLU when `relu`; differentiable in all three.
@@ -21,7 +22,7 @@ struct Dense {
     relu: bool,
 }
 
-fn forward<T: Scalar + PartialOrd + std::ops::Add<Output = T>>(
+fn forward<T: Element>(
     x: &[T],
     w: &[T],
     bias: &[T],

@@ -2,8 +2,9 @@
 //! independent of the Winograd inference path. Activations are time-major
 //! (`[batch, frames, channels]`, the layout of the stored log-mels) so that convolutions are
 //! whole-batch GEMMs (`temporal_conv.rs`), and each convolution with its max-pooling, bias and
-//! ReLU is one fused op (`conv_block.rs`), as is each dense layer (`dense.rs`). These have their own gradients, which avoids candle
-//! 0.11.1's autograd bugs (PLATFORM.md: conv1d's weight gradient, max_pool2d's backward).
+//! ReLU is one fused op (`conv_block.rs`), as is each dense layer (`dense.rs`). These have their
+//! own gradients, which avoids candle 0.11.1's autograd bugs (PLATFORM.md: conv1d's weight
+//! gradient, max_pool2d's backward) and the copies its generic backward pass makes.
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 

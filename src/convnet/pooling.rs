@@ -40,7 +40,7 @@ impl Dims {
     }
 
     /// Frame (within the track) of the first maximum of window j, channel c.
-    pub fn argmax<T: Element>(&self, track: &[T], window: usize, channel: usize) -> usize {
+    fn argmax<T: Element>(&self, track: &[T], window: usize, channel: usize) -> usize {
         let first = window * self.width;
         (first + 1..first + self.width).fold(first, |best, t| {
             if track[t * self.channels + channel] > track[best * self.channels + channel] {
