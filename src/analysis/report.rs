@@ -73,10 +73,7 @@ impl ExperimentReport {
             table.get("convnet")?,
             table.get("upper_bound")?,
         );
-        let closed = |metric: fn(&Metrics) -> f64| {
-            let gap = metric(u) - metric(b);
-            (gap > 0.0).then(|| (metric(c) - metric(b)) / gap)
-        };
+        let closed = |metric: fn(&Metrics) -> f64| share_closed(metric(b), metric(c), metric(u));
         Some(GapClosed {
             auc: closed(|m| m.auc)?,
             map: closed(|m| m.map)?,
@@ -185,6 +182,13 @@ impl ExperimentReport {
             })).collect::<Vec<_>>(),
         })
     }
+}
+
+/// The share of the gap from `baseline` to `upper_bound` that `convnet` closes (1 = all of it,
+/// negative below the baseline); `None` when there is no gap.
+pub fn share_closed(baseline: f64, convnet: f64, upper_bound: f64) -> Option<f64> {
+    let gap = upper_bound - baseline;
+    (gap > 0.0).then(|| (convnet - baseline) / gap)
 }
 
 fn pct(share: f64) -> String {

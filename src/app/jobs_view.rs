@@ -4,6 +4,7 @@
 
 use egui_plot::{Legend, Line, Plot};
 
+use crate::analysis::report::share_closed;
 use crate::pipeline::{RunOptions, StageState, FIRST_PASS_TRACKS};
 
 use super::job_progress::{clock, LastRun};
@@ -126,6 +127,18 @@ impl JobsView {
                         }
                     }
                 });
+                let closed = |key: &str| {
+                    let value = |method: &str| table.get(method)?.get(key).copied();
+                    share_closed(value("baseline")?, value("convnet")?, value("upper_bound")?)
+                };
+                if let (Some(auc), Some(map)) = (closed("auc"), closed("map500")) {
+                    ui.label(format!(
+                        "The convnet closes {:.0}% (AUC) and {:.0}% (mAP@500) of the gap from the \
+                         baseline to the upper bound (deepcuts report).",
+                        auc * 100.0,
+                        map * 100.0
+                    ));
+                }
             }
             if !state.jobs.notes.is_empty() {
                 ui.add_space(6.0);

@@ -6,6 +6,7 @@ use indicatif::ProgressBar;
 
 use super::predict::DeviceArgs;
 use super::{interrupt, progress, Outcome};
+use crate::analysis::report::share_closed;
 use crate::baseline::{BagOfWordsConfig, FeatureConfig};
 use crate::coldstart::{eval_project, EvalProgress};
 use crate::project::{layout, Project};
@@ -100,12 +101,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         report.table.get("convnet"),
         report.table.get("upper_bound"),
     ) {
-        let closed = |b: f64, c: f64, u: f64| 100.0 * (c - b) / (u - b);
-        println!(
-            "the convnet closes {:.0}% (AUC) and {:.0}% (mAP@500) of the gap from the baseline to the upper bound",
-            closed(b.auc, c.auc, u.auc),
-            closed(b.map, c.map, u.map)
-        );
+        if let (Some(auc), Some(map)) = (
+            share_closed(b.auc, c.auc, u.auc),
+            share_closed(b.map, c.map, u.map),
+        ) {
+            println!(
+                "the convnet closes {:.0}% (AUC) and {:.0}% (mAP@500) of the gap from the baseline to the upper bound",
+                auc * 100.0,
+                map * 100.0
+            );
+        }
     }
     println!("wrote {}", layout::EVAL_COLDSTART);
     Ok(Outcome::Success)
