@@ -255,16 +255,7 @@ impl CustomOp2 for Scatter {
                         }
                     }
                 });
-            for (row, grad_row) in y
-                .chunks_exact(op.outputs)
-                .zip(grad_y.chunks_exact(op.outputs))
-            {
-                for ((total, &v), &g) in grad_bias.iter_mut().zip(row).zip(grad_row) {
-                    if v > T::ZERO {
-                        *total += g;
-                    }
-                }
-            }
+            pooling::add_bias_gradient(grad_bias, y, grad_y);
             grads
         }
         let storage = dispatch(

@@ -146,6 +146,19 @@ impl CustomOp2 for PoolBiasRelu {
     }
 }
 
+/// Adds to `grad_bias` [C] the gradient of a bias under a ReLU: for each channel, the sum of
+/// `grad_y` over the active outputs (`y` > 0). y, grad_y: [rows, C].
+pub(super) fn add_bias_gradient<T: Element>(grad_bias: &mut [T], y: &[T], grad_y: &[T]) {
+    let channels = grad_bias.len();
+    for (row, grad_row) in y.chunks_exact(channels).zip(grad_y.chunks_exact(channels)) {
+        for ((total, &v), &g) in grad_bias.iter_mut().zip(row).zip(grad_row) {
+            if v > T::ZERO {
+                *total += g;
+            }
+        }
+    }
+}
+
 /// Gradients of x and bias, concatenated in one flat tensor: [batch·L·C + C]. The gradient of
 /// an active output (y > 0) goes to the first maximum of its window and to the bias.
 struct Backward {
@@ -192,16 +205,7 @@ impl CustomOp3 for Backward {
                         }
                     }
                 });
-            for (row, grad_row) in y
-                .chunks_exact(d.channels)
-                .zip(grad_y.chunks_exact(d.channels))
-            {
-                for ((total, &v), &g) in grad_bias.iter_mut().zip(row).zip(grad_row) {
-                    if v > T::ZERO {
-                        *total += g;
-                    }
-                }
-            }
+            add_bias_gradient(grad_bias, y, grad_y);
             grads
         }
         let storage = match (s1, s2, s3) {
