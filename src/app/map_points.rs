@@ -407,11 +407,13 @@ impl egui_wgpu::CallbackTrait for PointsCallback {
             render_pass.draw(0..6, 0..1);
             return;
         }
-        render_pass.set_pipeline(&pipeline.pipeline);
-        render_pass.set_bind_group(0, &slot.bind_group, &[]);
-        render_pass.set_vertex_buffer(0, positions.slice(..));
-        render_pass.set_vertex_buffer(1, colours.slice(..));
-        render_pass.draw(0..6, 0..slot.points);
+        draw_dots(
+            render_pass,
+            pipeline,
+            &slot.bind_group,
+            (positions, colours),
+            slot.points,
+        );
     }
 }
 
@@ -420,20 +422,7 @@ fn new_slot(
     pipeline: &Pipeline,
     format: wgpu::TextureFormat,
 ) -> SlotBuffers {
-    let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("map points uniforms"),
-        size: std::mem::size_of::<Uniforms>() as u64,
-        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("map points"),
-        layout: &pipeline.layout,
-        entries: &[wgpu::BindGroupEntry {
-            binding: 0,
-            resource: uniforms.as_entire_binding(),
-        }],
-    });
+    let (uniforms, bind_group) = dots_bind_group(device, pipeline, "map points");
     SlotBuffers {
         format,
         uniforms,
@@ -445,6 +434,49 @@ fn new_slot(
         image: None,
         blit: false,
     }
+}
+
+/// An empty uniform buffer of `size` bytes.
+fn uniform_buffer(device: &wgpu::Device, label: &str, size: usize) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: size as u64,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+/// A buffer for the dots' [`Uniforms`] and the bind group the dots' pipeline reads it through.
+fn dots_bind_group(
+    device: &wgpu::Device,
+    pipeline: &Pipeline,
+    label: &str,
+) -> (wgpu::Buffer, wgpu::BindGroup) {
+    let uniforms = uniform_buffer(device, label, std::mem::size_of::<Uniforms>());
+    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &pipeline.layout,
+        entries: &[wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniforms.as_entire_binding(),
+        }],
+    });
+    (uniforms, bind_group)
+}
+
+/// Records the slot's dots, one instanced draw, with the transform in `bind_group`.
+fn draw_dots(
+    pass: &mut wgpu::RenderPass<'_>,
+    pipeline: &Pipeline,
+    bind_group: &wgpu::BindGroup,
+    (positions, colours): (&wgpu::Buffer, &wgpu::Buffer),
+    points: u32,
+) {
+    pass.set_pipeline(&pipeline.pipeline);
+    pass.set_bind_group(0, bind_group, &[]);
+    pass.set_vertex_buffer(0, positions.slice(..));
+    pass.set_vertex_buffer(1, colours.slice(..));
+    pass.draw(0..6, 0..points);
 }
 
 /// The dots' transform for a target of `frame_px` pixels showing `bounds` (map units).
@@ -495,15 +527,7 @@ fn draw_image(
         view_formats: &[],
     });
     let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-    let uniform_buffer = |label: &str, size: usize| {
-        device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: size as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
-    };
-    let uniforms = uniform_buffer("map image dots", std::mem::size_of::<Uniforms>());
+    let (uniforms, points_bind_group) = dots_bind_group(device, pipeline, "map image dots");
     queue.write_buffer(
         &uniforms,
         0,
@@ -513,15 +537,11 @@ fn draw_image(
             key.radius_px,
         )),
     );
-    let points_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("map image dots"),
-        layout: &pipeline.layout,
-        entries: &[wgpu::BindGroupEntry {
-            binding: 0,
-            resource: uniforms.as_entire_binding(),
-        }],
-    });
-    let blit_uniforms = uniform_buffer("map image blit", std::mem::size_of::<BlitUniforms>());
+    let blit_uniforms = uniform_buffer(
+        device,
+        "map image blit",
+        std::mem::size_of::<BlitUniforms>(),
+    );
     let blit_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("map image blit"),
         layout: &blit.layout,
@@ -557,11 +577,13 @@ fn draw_image(
             occlusion_query_set: None,
             multiview_mask: None,
         });
-        pass.set_pipeline(&pipeline.pipeline);
-        pass.set_bind_group(0, &points_bind_group, &[]);
-        pass.set_vertex_buffer(0, positions.slice(..));
-        pass.set_vertex_buffer(1, colours.slice(..));
-        pass.draw(0..6, 0..slot.points);
+        draw_dots(
+            &mut pass,
+            pipeline,
+            &points_bind_group,
+            (positions, colours),
+            slot.points,
+        );
     }
     PointsImage {
         key,
