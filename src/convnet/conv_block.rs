@@ -16,8 +16,9 @@ use std::sync::{Arc, OnceLock};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::cpu_storage::{dispatch2, dispatch3};
 use super::pooling::{self, Element};
-use super::temporal_conv::{self, dispatch, dispatch3, InputGradient, WeightGradient};
+use super::temporal_conv::{self, InputGradient, WeightGradient};
 
 /// y = ReLU(max-pool(conv(x, weight), width) + bias); differentiable in all three.
 pub fn conv_pool_bias_relu(
@@ -258,12 +259,10 @@ impl CustomOp2 for Scatter {
             pooling::add_bias_gradient(grad_bias, y, grad_y);
             grads
         }
-        let storage = dispatch(
-            "conv-block",
-            s1,
-            l1,
-            s2,
-            l2,
+        let storage = dispatch2(
+            "conv-block-scatter",
+            (s1, l1),
+            (s2, l2),
             |y, grad_y| run(y, grad_y, self),
             |y, grad_y| run(y, grad_y, self),
         )?;

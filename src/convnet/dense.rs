@@ -8,9 +8,9 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
+use super::cpu_storage::dispatch3;
 use super::matmul::{matmul, MatrixView};
 use super::pooling::Element;
-use super::temporal_conv::dispatch3;
 
 /// y = x · weightᵀ + bias, then ReLU when `relu`; differentiable in all three.
 pub fn dense(x: &Tensor, weight: &Tensor, bias: &Tensor, relu: bool) -> Result<Tensor> {

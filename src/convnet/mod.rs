@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod config;
 pub mod conv_block;
+mod cpu_storage;
 pub mod dense;
 pub mod engine;
 pub mod infer;

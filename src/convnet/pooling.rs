@@ -7,10 +7,10 @@
 //! x: [batch, L, C] (time-major) → y[b, j, c] = max(0, bias[c] + max_{q < w} x[b, j·w + q, c]),
 //! [batch, L / w, C]; a trailing partial window is dropped (as PyTorch). Width 1 is bias + ReLU.
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::cpu_storage::{dispatch2, dispatch3};
 use super::matmul::Scalar;
 
 /// y = ReLU(max-pool(x, width) + bias). x: [batch, L, C], bias: [C] → [batch, L / width, C].
@@ -50,16 +50,6 @@ impl Dims {
             }
         })
     }
-}
-
-fn slice<'a, T: candle_core::WithDType>(
-    storage: &'a CpuStorage,
-    layout: &Layout,
-) -> Result<&'a [T]> {
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("pool-bias-relu: operands must be contiguous");
-    };
-    Ok(&storage.as_slice::<T>()?[start..end])
 }
 
 struct PoolBiasRelu {
@@ -106,19 +96,13 @@ impl CustomOp2 for PoolBiasRelu {
                 });
             y
         }
-        let storage = match (s1, s2) {
-            (CpuStorage::F32(_), CpuStorage::F32(_)) => {
-                CpuStorage::F32(run(slice(s1, l1)?, slice(s2, l2)?, d))
-            }
-            (CpuStorage::F64(_), CpuStorage::F64(_)) => {
-                CpuStorage::F64(run(slice(s1, l1)?, slice(s2, l2)?, d))
-            }
-            _ => candle_core::bail!(
-                "pool-bias-relu: operands must both be f32 or both f64, got {:?} and {:?}",
-                s1.dtype(),
-                s2.dtype()
-            ),
-        };
+        let storage = dispatch2(
+            "pool-bias-relu",
+            (s1, l1),
+            (s2, l2),
+            |x, bias| run(x, bias, d),
+            |x, bias| run(x, bias, d),
+        )?;
         Ok((storage, Shape::from((batch, d.windows(), channels))))
     }
 
@@ -208,15 +192,14 @@ impl CustomOp3 for Backward {
             add_bias_gradient(grad_bias, y, grad_y);
             grads
         }
-        let storage = match (s1, s2, s3) {
-            (CpuStorage::F32(_), CpuStorage::F32(_), CpuStorage::F32(_)) => {
-                CpuStorage::F32(run(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d))
-            }
-            (CpuStorage::F64(_), CpuStorage::F64(_), CpuStorage::F64(_)) => {
-                CpuStorage::F64(run(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d))
-            }
-            _ => candle_core::bail!("pool-bias-relu: mixed or unsupported types"),
-        };
+        let storage = dispatch3(
+            "pool-bias-relu-backward",
+            (s1, l1),
+            (s2, l2),
+            (s3, l3),
+            |x, y, grad_y| run(x, y, grad_y, d),
+            |x, y, grad_y| run(x, y, grad_y, d),
+        )?;
         Ok((
             storage,
             Shape::from(d.batch * d.frames * d.channels + d.channels),

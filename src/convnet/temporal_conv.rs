@@ -15,6 +15,7 @@
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
+use super::cpu_storage::{contiguous, dispatch2};
 use super::matmul::{matmul, MatrixView, Scalar};
 
 /// Convolves x: [batch, L, C] with weight: [K, C, O] → [batch, L − K + 1, O], no bias.
@@ -71,75 +72,6 @@ fn threads() -> usize {
     rayon::current_num_threads()
 }
 
-/// The contiguous data of a storage, or an error for other layouts.
-fn contiguous<'a, T: candle_core::WithDType>(
-    storage: &'a CpuStorage,
-    layout: &Layout,
-) -> Result<&'a [T]> {
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("temporal-conv: operands must be contiguous");
-    };
-    Ok(&storage.as_slice::<T>()?[start..end])
-}
-
-/// Runs the `f32` or `f64` instance of a kernel on two storages of the same type (`op` names
-/// the kernel in the error).
-pub(super) fn dispatch(
-    op: &str,
-    s1: &CpuStorage,
-    l1: &Layout,
-    s2: &CpuStorage,
-    l2: &Layout,
-    run32: impl FnOnce(&[f32], &[f32]) -> Vec<f32>,
-    run64: impl FnOnce(&[f64], &[f64]) -> Vec<f64>,
-) -> Result<CpuStorage> {
-    match (s1, s2) {
-        (CpuStorage::F32(_), CpuStorage::F32(_)) => Ok(CpuStorage::F32(run32(
-            contiguous(s1, l1)?,
-            contiguous(s2, l2)?,
-        ))),
-        (CpuStorage::F64(_), CpuStorage::F64(_)) => Ok(CpuStorage::F64(run64(
-            contiguous(s1, l1)?,
-            contiguous(s2, l2)?,
-        ))),
-        _ => candle_core::bail!(
-            "{op}: operands must both be f32 or both f64, got {:?} and {:?}",
-            s1.dtype(),
-            s2.dtype()
-        ),
-    }
-}
-
-/// Runs the `f32` or `f64` instance of a kernel on three storages of the same type (`op`
-/// names the kernel in the error).
-pub(super) fn dispatch3(
-    op: &str,
-    (s1, l1): (&CpuStorage, &Layout),
-    (s2, l2): (&CpuStorage, &Layout),
-    (s3, l3): (&CpuStorage, &Layout),
-    run32: impl FnOnce(&[f32], &[f32], &[f32]) -> Vec<f32>,
-    run64: impl FnOnce(&[f64], &[f64], &[f64]) -> Vec<f64>,
-) -> Result<CpuStorage> {
-    match (s1, s2, s3) {
-        (CpuStorage::F32(_), CpuStorage::F32(_), CpuStorage::F32(_)) => Ok(CpuStorage::F32(run32(
-            contiguous(s1, l1)?,
-            contiguous(s2, l2)?,
-            contiguous(s3, l3)?,
-        ))),
-        (CpuStorage::F64(_), CpuStorage::F64(_), CpuStorage::F64(_)) => Ok(CpuStorage::F64(run64(
-            contiguous(s1, l1)?,
-            contiguous(s2, l2)?,
-            contiguous(s3, l3)?,
-        ))),
-        _ => candle_core::bail!(
-            "{op}: operands must all be f32 or all f64, got {:?}, {:?} and {:?}",
-            s1.dtype(),
-            s2.dtype(),
-            s3.dtype()
-        ),
-    }
-}
-
 /// y = conv(x, w).
 struct TemporalConv;
 
@@ -156,12 +88,10 @@ impl CustomOp2 for TemporalConv {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let d = Dims::new(l1.shape(), l2.shape())?;
-        let storage = dispatch(
+        let storage = dispatch2(
             "temporal-conv",
-            s1,
-            l1,
-            s2,
-            l2,
+            (s1, l1),
+            (s2, l2),
             |x, w| forward(x, w, d),
             |x, w| forward(x, w, d),
         )?;
@@ -237,8 +167,12 @@ impl candle_core::CustomOp1 for Spread {
             rows
         }
         let out = match storage {
-            CpuStorage::F32(_) => CpuStorage::F32(spread(contiguous(storage, layout)?, d)),
-            CpuStorage::F64(_) => CpuStorage::F64(spread(contiguous(storage, layout)?, d)),
+            CpuStorage::F32(_) => {
+                CpuStorage::F32(spread(contiguous("temporal-conv", storage, layout)?, d))
+            }
+            CpuStorage::F64(_) => {
+                CpuStorage::F64(spread(contiguous("temporal-conv", storage, layout)?, d))
+            }
             other => candle_core::bail!("temporal-conv: unsupported type {:?}", other.dtype()),
         };
         Ok((out, Shape::from((d.rows(), d.outputs))))
@@ -263,12 +197,10 @@ impl CustomOp2 for InputGradient {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let d = self.dims;
-        let storage = dispatch(
+        let storage = dispatch2(
             "temporal-conv",
-            s1,
-            l1,
-            s2,
-            l2,
+            (s1, l1),
+            (s2, l2),
             |g, w| input_gradient(g, w, d),
             |g, w| input_gradient(g, w, d),
         )?;
@@ -314,12 +246,10 @@ impl CustomOp2 for WeightGradient {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let d = self.dims;
-        let storage = dispatch(
+        let storage = dispatch2(
             "temporal-conv",
-            s1,
-            l1,
-            s2,
-            l2,
+            (s1, l1),
+            (s2, l2),
             |x, g| weight_gradient(x, g, d),
             |x, g| weight_gradient(x, g, d),
         )?;
