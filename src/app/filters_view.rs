@@ -126,7 +126,7 @@ impl FiltersView {
     fn shares(&self, ui: &mut egui::Ui, data: &ResultsData) {
         let (part, of, what, why) = match self.layer {
             Layer::Filters => {
-                let s = Selectivity::count(&data.filters);
+                let s = data.filter_counts;
                 (
                     s.low_level,
                     s.playlists,
@@ -140,7 +140,7 @@ impl FiltersView {
                 )
             }
             Layer::Units => {
-                let s = Selectivity::count(&data.units);
+                let s = data.unit_counts;
                 (
                     s.one_style,
                     s.playlists,

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use crate::analysis::describe::{describe, order_by_selectivity, Background, Description};
+use crate::analysis::describe::{
+    describe, order_by_selectivity, Background, Description, Selectivity,
+};
 use crate::analysis::filters::{render, RgbImage};
 use crate::analysis::names::{Named, Names};
 use crate::analysis::neighbours::{NeighbourIndexes, NeighbourLists};
@@ -42,6 +44,9 @@ pub struct ResultsData {
     /// Naming help of every filter's max playlist and every unit's playlist, by index.
     pub filters: Vec<Description>,
     pub units: Vec<Description>,
+    /// What `deepcuts report` counts over them (low-level filters, style-selective units).
+    pub filter_counts: Selectivity,
+    pub unit_counts: Selectivity,
     /// Filter and unit indexes, most selective first.
     pub filters_by_selectivity: Vec<usize>,
     pub units_by_selectivity: Vec<usize>,
@@ -121,6 +126,8 @@ impl ResultsData {
                 activations,
                 background,
                 filter_picture,
+                filter_counts: Selectivity::count(&filters),
+                unit_counts: Selectivity::count(&units),
                 filters,
                 units,
                 filters_by_selectivity,
