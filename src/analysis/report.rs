@@ -95,6 +95,7 @@ impl ExperimentReport {
     /// Every finding against its goal, in the order the report prints them.
     pub fn checks(&self) -> Vec<Check> {
         let gap = self.gap_closed();
+        let ordered = self.ordered();
         let at_least = |value: Option<f64>, goal: f64| value.map(|v| v >= goal);
         let percent = |value: Option<f64>| value.map_or("not measured".into(), pct);
         let share = |part: usize, of: usize| (of > 0).then(|| part as f64 / of as f64);
@@ -103,12 +104,12 @@ impl ExperimentReport {
         vec![
             Check {
                 goal: "random < baseline < convnet < upper bound (AUC and mAP@500)".into(),
-                value: match self.ordered() {
+                value: match ordered {
                     Some(true) => "yes".into(),
                     Some(false) => "no".into(),
                     None => "not measured".into(),
                 },
-                met: self.ordered(),
+                met: ordered,
             },
             Check {
                 goal: format!(

@@ -274,11 +274,10 @@ fn add_album(
             recipe.style.traits()
         };
         tags.extend(traits.iter().map(|t| t.to_string()));
-        if kind != TrackKind::Regular {
-            tags.push(kind.name().to_string());
-        }
         if kind == TrackKind::Regular {
             originals.regular.push(index);
+        } else {
+            tags.push(kind.name().to_string());
         }
         tracks.push(DemoTrack {
             index,
