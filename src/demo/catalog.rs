@@ -9,9 +9,10 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use super::names;
+use super::properties::{self, Properties};
 use super::recipe::{Recipe, Timbre, TrackKind};
 use super::rng::{derive_seed, Rng};
-use super::styles::{KeyChoices, Style};
+use super::styles::Style;
 use super::theory::Key;
 use crate::audio::ANALYSIS_RATE_HZ;
 
@@ -32,16 +33,27 @@ pub const SKETCH_TRAITS: &[&str] = &["pads", "reverb"];
 /// Shortest track, in seconds.
 pub const MIN_DURATION_SECS: f64 = 60.0;
 
-/// An artist: a style and a sound that all its tracks share.
+/// An artist: a style, a sound and properties that all its tracks share.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DemoArtist {
     pub name: String,
     pub style: Style,
     pub timbre: Timbre,
+    pub properties: Properties,
     /// The tempo its songs cluster around.
     pub tempo_bpm: f32,
-    /// The keys it writes in (most songs in the first).
+    /// The keys it writes in, all in one mode (most songs in the first).
     pub keys: Vec<Key>,
+}
+
+impl DemoArtist {
+    /// The property tags of the artist's usual track: its properties, main key and tempo.
+    pub fn property_tags(&self) -> Vec<&'static str> {
+        let mut tags: Vec<&'static str> = self.properties.tags().collect();
+        tags.extend(properties::key_tags(self.keys[0]));
+        tags.extend(properties::tempo_tag(self.tempo_bpm));
+        tags
+    }
 }
 
 /// An album: a contiguous run of tracks by one artist.
@@ -71,8 +83,8 @@ pub struct DemoTrack {
     /// The original a cover or remix is made from.
     pub original: Option<usize>,
     pub duration_secs: f64,
-    /// Style name, trait words (the style's, or [`SKETCH_TRAITS`] for sketches), and the kind
-    /// for atypical tracks.
+    /// Style name, trait words (the style's, or [`SKETCH_TRAITS`] for sketches), property tags
+    /// ([`track_tags`]) and the kind for atypical tracks.
     pub tags: Vec<String>,
     pub recipe: Recipe,
 }
@@ -143,20 +155,18 @@ fn new_artist(rng: &mut Rng, style: Style, taken: &mut HashSet<String>) -> DemoA
         };
     }
     let (lo, hi) = style.tempo_range_bpm();
-    let keys = match style.key_choices() {
-        KeyChoices::Fixed(keys) => vec![*rng.pick(keys), *rng.pick(keys)],
-        KeyChoices::Modes(modes) => (0..3)
-            .map(|_| Key {
-                tonic_pc: rng.below(12) as u8,
-                mode: *rng.pick(modes),
-            })
-            .collect(),
-    };
+    let main = properties::draw_main_key(rng, style);
+    let mut keys = vec![main];
+    keys.extend((0..2).map(|_| Key {
+        tonic_pc: rng.below(12) as u8,
+        mode: main.mode,
+    }));
     taken.insert(name.clone());
     DemoArtist {
         name,
         style,
         timbre: new_timbre(rng),
+        properties: Properties::draw(rng, style),
         tempo_bpm: rng.range_f32(lo, hi),
         keys,
     }
@@ -266,14 +276,7 @@ fn add_album(
             TrackKind::Interlude => format!("Interlude ({})", names::track_title(&mut track_rng)),
             _ => song_title,
         };
-        let mut tags = vec![recipe.style.name().to_string()];
-        // Sketches do not carry their style's traits: they are pads in a wash of reverb.
-        let traits = if kind.is_sketch() {
-            SKETCH_TRAITS
-        } else {
-            recipe.style.traits()
-        };
-        tags.extend(traits.iter().map(|t| t.to_string()));
+        let mut tags = track_tags(&recipe);
         if kind == TrackKind::Regular {
             originals.regular.push(index);
         } else {
@@ -301,6 +304,23 @@ fn add_album(
         first_track,
         track_count: tracks.len() - first_track,
     });
+}
+
+/// The tags a recipe's audio earns: the style's name and traits, the performer's properties,
+/// the key's and the tempo's. Sketches are pads in a wash of reverb whatever the style: they
+/// carry [`SKETCH_TRAITS`] and their key's tags only.
+pub fn track_tags(recipe: &Recipe) -> Vec<String> {
+    let mut tags = vec![recipe.style.name()];
+    if recipe.kind.is_sketch() {
+        tags.extend(SKETCH_TRAITS);
+        tags.extend(properties::key_tags(recipe.key));
+    } else {
+        tags.extend(recipe.style.traits());
+        tags.extend(recipe.properties.tags());
+        tags.extend(properties::key_tags(recipe.key));
+        tags.extend(properties::tempo_tag(recipe.tempo_bpm));
+    }
+    tags.into_iter().map(str::to_string).collect()
 }
 
 fn length_samples(secs: f64) -> u64 {
@@ -331,6 +351,7 @@ fn own_recipe(
         song_style: artist.style,
         kind,
         timbre: artist.timbre,
+        properties: artist.properties,
         key,
         tempo_bpm: artist.tempo_bpm * rng.range_f32(0.97, 1.03),
         song_seed: derive_seed(seed, &[0x5096, index as u64]),
@@ -340,7 +361,7 @@ fn own_recipe(
 }
 
 /// A cover: an earlier regular song by another artist (one of `candidates`), in its style,
-/// with this artist's sound.
+/// key and tempo, with this artist's sound and properties.
 fn cover(
     rng: &mut Rng,
     artist: &DemoArtist,
@@ -354,6 +375,7 @@ fn cover(
     let recipe = Recipe {
         kind: TrackKind::Cover,
         timbre: artist.timbre,
+        properties: artist.properties,
         performance_seed: rng.next_u64(),
         length_samples: length_samples(original.duration_secs * rng.range(0.9, 1.1)),
         ..original.recipe
@@ -367,7 +389,8 @@ fn cover(
 }
 
 /// A remix: an earlier regular song of the same artist (one of `candidates`) redone in a club
-/// or beat style by a remixer with a sound of their own.
+/// or beat style by a remixer with a sound and properties of their own, in the original's
+/// key or the remixer's.
 fn remix(
     rng: &mut Rng,
     candidates: &[usize],
@@ -384,16 +407,17 @@ fn remix(
         .collect();
     let style = *rng.pick(&styles);
     let (lo, hi) = style.tempo_range_bpm();
-    // A remix into a style with fixed keys (dub's B-flat) is transposed into one of them.
-    let key = match style.key_choices() {
-        KeyChoices::Fixed(keys) => *rng.pick(keys),
-        KeyChoices::Modes(_) => original.recipe.key,
+    let key = if rng.chance(0.5) {
+        original.recipe.key
+    } else {
+        properties::draw_main_key(rng, style)
     };
     let recipe = Recipe {
         style,
         key,
         kind: TrackKind::Remix,
         timbre: new_timbre(rng),
+        properties: Properties::draw(rng, style),
         tempo_bpm: rng.range_f32(lo, hi),
         performance_seed: rng.next_u64(),
         length_samples: length_samples(rng.range(180.0, 330.0)),

@@ -1,13 +1,15 @@
-//! Simulated listening: listeners with tastes over styles and favourite artists, a Zipf-like
-//! popularity of artists, and sessions that play whole albums or a few favourite songs. The
-//! play counts this produces are what collaborative filtering learns from, so its structure
-//! follows styles, artists and albums, as on a real service.
+//! Simulated listening: listeners with tastes over styles, favourite artists and properties
+//! (someone who plays slow minor-key songs, or singers with a vibrato, in any style), a
+//! Zipf-like popularity of artists, and sessions that play whole albums or a few favourite
+//! songs. The play counts this produces are what collaborative filtering learns from, so its
+//! structure follows styles, artists, albums and properties, as on a real service.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{DemoAlbum, DemoArtist, DemoTrack};
+use super::properties::PROPERTY_TAGS;
 use super::recipe::TrackKind;
 use super::rng::{mix64, Rng};
 use super::styles::Style;
@@ -19,9 +21,18 @@ const ALBUM_SESSION: f64 = 0.45;
 /// Chance that a track of an album session is actually played (skips).
 const ALBUM_PLAY_THROUGH: f64 = 0.92;
 /// Zipf exponent of artist popularity.
-const ZIPF_EXPONENT: f64 = 1.0;
+const ZIPF_EXPONENT: f64 = 0.6;
+/// Width of a listener's fixed liking of each artist around 1 (0.8 … 1.2).
+const LIKING_SPREAD: f64 = 0.4;
 /// How much more a listener plays their favourite artists.
 const FAVOURITE_BOOST: f64 = 8.0;
+/// Share of listeners who like one or two properties whatever the style.
+const PROPERTY_LISTENERS: f64 = 0.8;
+/// Range of the share of such a listener's sessions chosen by property.
+const PROPERTY_SESSIONS: (f64, f64) = (0.5, 0.9);
+/// Fewest artists a liked combination of properties must have; fewer, and only the first
+/// property counts.
+const MIN_PROPERTY_ARTISTS: usize = 3;
 
 /// What a listener likes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +41,13 @@ pub struct ListenerTaste {
     pub style_weights: Vec<f64>,
     /// Artists (indices) this listener favours.
     pub favourite_artists: Vec<usize>,
+    /// Property tags this listener seeks out together (empty for most), e.g. "slow" and
+    /// "minor-key".
+    #[serde(default)]
+    pub liked_properties: Vec<String>,
+    /// Share of sessions that pick an artist with the liked properties, whatever the style.
+    #[serde(default)]
+    pub property_share: f64,
 }
 
 impl ListenerTaste {
@@ -121,16 +139,21 @@ pub(crate) fn simulate(
         })
         .collect();
 
+    let artist_tags: Vec<Vec<&str>> = artists.iter().map(DemoArtist::property_tags).collect();
     let mut tastes = Vec::with_capacity(n_users);
     let mut plays = Vec::new();
     for user in 0..n_users {
         let mut rng = Rng::derived(seed, &[0x05E2, user as u64]);
-        let taste = new_taste(&mut rng, &present, &by_style, &artist_pop);
+        let taste = new_taste(&mut rng, &present, &by_style, &artist_pop, &artist_tags);
         let mut counts: HashMap<usize, u32> = HashMap::new();
         let sessions = ((12f64.ln() + 0.8 * rng.normal()).exp().round() as usize).clamp(2, 150);
+        let liked = artists_with(&taste.liked_properties, &artist_tags);
         for _ in 0..sessions {
-            let style = rng.weighted(&taste.style_weights);
-            let candidates = &by_style[style];
+            let candidates = if !liked.is_empty() && rng.chance(taste.property_share) {
+                &liked
+            } else {
+                &by_style[rng.weighted(&taste.style_weights)]
+            };
             if candidates.is_empty() {
                 continue;
             }
@@ -139,9 +162,9 @@ pub(crate) fn simulate(
                 .map(|&a| {
                     let favourite = taste.favourite_artists.contains(&a);
                     // A fixed per-listener liking of each artist, from a hash (no extra draws).
-                    let liking = 0.5
-                        + (mix64(seed ^ mix64(user as u64) ^ a as u64) >> 11) as f64
-                            / (1u64 << 53) as f64;
+                    let unit = (mix64(seed ^ mix64(user as u64) ^ a as u64) >> 11) as f64
+                        / (1u64 << 53) as f64;
+                    let liking = 1.0 + LIKING_SPREAD * (unit - 0.5);
                     artist_pop[a] * liking * if favourite { FAVOURITE_BOOST } else { 1.0 }
                 })
                 .collect();
@@ -176,11 +199,31 @@ pub(crate) fn simulate(
     Listening { tastes, plays }
 }
 
+/// The artists carrying every tag of `liked` (only its first when fewer than
+/// [`MIN_PROPERTY_ARTISTS`] carry them all); none when `liked` is empty.
+fn artists_with(liked: &[String], artist_tags: &[Vec<&str>]) -> Vec<usize> {
+    let carrying = |tags: &[String]| -> Vec<usize> {
+        (0..artist_tags.len())
+            .filter(|&a| tags.iter().all(|t| artist_tags[a].contains(&t.as_str())))
+            .collect()
+    };
+    if liked.is_empty() {
+        return Vec::new();
+    }
+    let all = carrying(liked);
+    if all.len() >= MIN_PROPERTY_ARTISTS {
+        all
+    } else {
+        carrying(&liked[..1])
+    }
+}
+
 fn new_taste(
     rng: &mut Rng,
     style_pop: &[f64],
     by_style: &[Vec<usize>],
     artist_pop: &[f64],
+    artist_tags: &[Vec<&str>],
 ) -> ListenerTaste {
     let n_loved = 1 + rng.weighted(&[0.6, 0.3, 0.1]);
     let mut loved: Vec<usize> = Vec::new();
@@ -214,8 +257,30 @@ fn new_taste(
             }
         }
     }
+    // Every property that some artists carry is as likely to be liked.
+    let mut liked_properties: Vec<String> = Vec::new();
+    let mut property_share = 0.0;
+    if rng.chance(PROPERTY_LISTENERS) {
+        let carriers: Vec<f64> = PROPERTY_TAGS
+            .iter()
+            .map(|tag| f64::from(u8::from(artist_tags.iter().any(|t| t.contains(tag)))))
+            .collect();
+        let n_liked = 1 + usize::from(rng.chance(0.4));
+        let mut left = carriers;
+        for _ in 0..n_liked {
+            if left.iter().all(|&w| w <= 0.0) {
+                break;
+            }
+            let p = rng.weighted(&left);
+            left[p] = 0.0;
+            liked_properties.push(PROPERTY_TAGS[p].to_string());
+        }
+        property_share = rng.range(PROPERTY_SESSIONS.0, PROPERTY_SESSIONS.1);
+    }
     ListenerTaste {
         style_weights: weights,
         favourite_artists,
+        liked_properties,
+        property_share,
     }
 }

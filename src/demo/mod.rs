@@ -1,11 +1,13 @@
 //! The built-in demo world: a deterministic, seeded catalog of synthesized music with simulated
 //! listeners, for a person who brings no music of their own.
 //!
-//! Fourteen styles ([`Style`]) carry the traits the seed's filter playlists found (vibrato
-//! singing, vocal thirds, ringing ambience, bass drums, noise and distortion, a low B-flat,
-//! drones, A chords, chiptune, choirs, four-on-the-floor, hip-hop beats). Artists share a sound
-//! ([`Timbre`]); albums hold intros, outros, interludes, covers and remixes, marked by
-//! [`TrackKind`]. Listeners with tastes over styles and artists play whole albums and favourite
+//! Fourteen styles ([`Style`]) carry their instruments and rhythms (bass drums, chiptune,
+//! choirs, four-on-the-floor, hip-hop beats); each artist draws, with odds that depend on its
+//! style, the properties the seed's filter playlists found across genres ([`Properties`]:
+//! vibrato singing, vocal thirds, ringing ambience, distortion, a drone, a low B-flat, A chords,
+//! minor keys, slow or fast tempi), each recorded as a tag. Artists share a sound ([`Timbre`]);
+//! albums hold intros, outros, interludes, covers and remixes, marked by [`TrackKind`].
+//! Listeners with tastes over styles, artists and properties play whole albums and favourite
 //! songs with a Zipf-like popularity, which gives the play counts CF learns from.
 //!
 //! A track renders on demand from its [`Recipe`] alone ([`render`], [`TrackRenderer`]) at
@@ -19,6 +21,7 @@ mod instruments;
 mod listeners;
 mod names;
 mod pcm_source;
+mod properties;
 mod recipe;
 mod rng;
 mod source;
@@ -27,14 +30,15 @@ mod synth;
 mod theory;
 
 pub use catalog::{
-    DemoAlbum, DemoArtist, DemoTrack, COVER_RATE, INTERLUDE_RATE, INTRO_RATE, MIN_DURATION_SECS,
-    OUTRO_RATE, REMIX_RATE, SKETCH_TRAITS,
+    track_tags, DemoAlbum, DemoArtist, DemoTrack, COVER_RATE, INTERLUDE_RATE, INTRO_RATE,
+    MIN_DURATION_SECS, OUTRO_RATE, REMIX_RATE, SKETCH_TRAITS,
 };
 pub use listeners::ListenerTaste;
 pub use pcm_source::DemoSource;
+pub use properties::{odds, Odds, Properties, FAST_FROM_BPM, PROPERTY_TAGS, SLOW_BELOW_BPM};
 pub use recipe::{Recipe, Timbre, TrackKind};
 pub use source::{format_source, parse_source, SourceError};
-pub use styles::{KeyChoices, Style};
+pub use styles::Style;
 pub use synth::{render, render_excerpt, write_wav, TrackRenderer, CHUNK_SAMPLES};
 pub use theory::{Key, Mode};
 

@@ -1,8 +1,9 @@
 //! The small, self-contained description a demo track is rendered from: style, the artist's
-//! timbre, key, tempo, seeds and length. Rendering needs nothing else (no world, no catalog).
+//! timbre and properties, key, tempo, seeds and length. Rendering needs nothing else (no world, no catalog).
 
 use serde::{Deserialize, Serialize};
 
+use super::properties::Properties;
 use super::styles::Style;
 use super::theory::Key;
 use crate::audio::ANALYSIS_RATE_HZ;
@@ -122,6 +123,10 @@ pub struct Recipe {
     pub song_style: Style,
     pub kind: TrackKind,
     pub timbre: Timbre,
+    /// What the performer adds over the style (vocals, vibrato, thirds, ambience, distortion,
+    /// drone); absent in recipes written before properties existed, which then have none.
+    #[serde(default)]
+    pub properties: Properties,
     pub key: Key,
     pub tempo_bpm: f32,
     /// Fixes chords, melodies and form (shared by an original and its covers and remixes).

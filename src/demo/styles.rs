@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::theory::Quality::{Dominant7, Major, Major7, Minor, Minor7, Minor9, Power, Sus4};
-use super::theory::{ch, Chord, Key, Mode, PC_A, PC_B_FLAT};
+use super::theory::{ch, Chord, Mode};
 
 /// A style of the demo world. Each one sounds different and carries some of the seed's traits
 /// (see [`Style::traits`]).
@@ -79,87 +79,55 @@ impl Style {
         Style::ALL.iter().copied().find(|s| s.name() == name)
     }
 
-    /// Trait words the style's audio carries: the features of the seed's filter playlists
-    /// (vibrato singing, vocal thirds, ringing ambience, bass drums, noise/distortion, low
-    /// B-flat, drones, A chords, chiptune, choirs, four-on-the-floor, hip-hop beats).
+    /// Trait words every track of the style carries: its instruments and rhythms (bass drums,
+    /// four-on-the-floor, hip-hop beats, chiptune, choirs …). The properties that vary by
+    /// artist (vibrato, thirds, ambience, distortion, drone, key, tempo) are in
+    /// `properties.rs`.
     pub fn traits(self) -> &'static [&'static str] {
         match self {
             Style::DeepHouse => &["four-on-the-floor", "bass-drum", "seventh-chords"],
             Style::HipHop => &["hip-hop-beat", "bass-drum", "rap", "vinyl"],
             Style::Chiptune => &["8-bit", "square-wave", "arpeggio"],
-            Style::Choir => &["choir", "a-cappella", "reverb"],
-            Style::FolkDuet => &["vocal-thirds", "vocals", "acoustic-guitar"],
-            Style::Ballad => &["vibrato", "vocals", "piano"],
-            Style::Ambient => &["ambience", "reverb", "bells"],
-            Style::NoiseRock => &["noise", "distortion", "bass-drum", "guitar"],
-            Style::Drone => &["drone", "low-pitch"],
-            Style::Dub => &["b-flat", "low-pitch", "echo", "offbeat"],
-            Style::Country => &["a-chord", "acoustic-guitar", "fiddle"],
+            Style::Choir => &["choir", "a-cappella"],
+            Style::FolkDuet => &["acoustic-guitar"],
+            Style::Ballad => &["piano"],
+            Style::Ambient => &["bells", "pads"],
+            Style::NoiseRock => &["noise", "bass-drum", "guitar"],
+            Style::Drone => &["low-pitch"],
+            Style::Dub => &["low-pitch", "echo", "offbeat"],
+            Style::Country => &["acoustic-guitar", "fiddle"],
             Style::SmoothJazz => &["saxophone", "swing", "seventh-chords"],
-            Style::Chamber => &["strings", "classical", "vibrato"],
-            Style::Gabber => &["four-on-the-floor", "bass-drum", "distortion", "hardcore"],
+            Style::Chamber => &["strings", "classical"],
+            Style::Gabber => &["four-on-the-floor", "bass-drum", "hardcore"],
         }
     }
 
-    /// Range of tempi its artists play at, in beats per minute.
+    /// Range of tempi its artists play at, in beats per minute: wide enough in most styles
+    /// that slow and fast artists ([`super::properties::tempo_tag`]) occur in several.
     pub fn tempo_range_bpm(self) -> (f32, f32) {
         match self {
-            Style::DeepHouse => (118.0, 125.0),
-            Style::HipHop => (84.0, 96.0),
-            Style::Chiptune => (130.0, 168.0),
-            Style::Choir => (60.0, 80.0),
-            Style::FolkDuet => (88.0, 118.0),
-            Style::Ballad => (60.0, 76.0),
-            Style::Ambient => (60.0, 84.0),
-            Style::NoiseRock => (128.0, 160.0),
-            Style::Drone => (50.0, 66.0),
-            Style::Dub => (66.0, 80.0),
-            Style::Country => (100.0, 130.0),
-            Style::SmoothJazz => (84.0, 104.0),
-            Style::Chamber => (62.0, 100.0),
-            Style::Gabber => (170.0, 195.0),
+            Style::DeepHouse => (112.0, 126.0),
+            Style::HipHop => (72.0, 100.0),
+            Style::Chiptune => (110.0, 175.0),
+            Style::Choir => (56.0, 96.0),
+            Style::FolkDuet => (70.0, 140.0),
+            Style::Ballad => (56.0, 92.0),
+            Style::Ambient => (56.0, 96.0),
+            Style::NoiseRock => (100.0, 170.0),
+            Style::Drone => (50.0, 70.0),
+            Style::Dub => (64.0, 90.0),
+            Style::Country => (76.0, 150.0),
+            Style::SmoothJazz => (72.0, 140.0),
+            Style::Chamber => (56.0, 140.0),
+            Style::Gabber => (160.0, 195.0),
         }
     }
 
-    /// The keys an artist of this style may prefer: the B-flat style is always in B-flat and
-    /// the A-chord style always in A; the others draw tonics freely with these modes.
-    pub fn key_choices(self) -> KeyChoices {
+    /// The minor modes its minor-key artists write in.
+    pub fn minor_modes(self) -> &'static [Mode] {
         match self {
-            Style::Dub => KeyChoices::Fixed(&[
-                Key {
-                    tonic_pc: PC_B_FLAT,
-                    mode: Mode::Minor,
-                },
-                Key {
-                    tonic_pc: PC_B_FLAT,
-                    mode: Mode::Dorian,
-                },
-            ]),
-            Style::Country => KeyChoices::Fixed(&[
-                Key {
-                    tonic_pc: PC_A,
-                    mode: Mode::Major,
-                },
-                Key {
-                    tonic_pc: PC_A,
-                    mode: Mode::Major,
-                },
-                Key {
-                    tonic_pc: PC_A,
-                    mode: Mode::Minor,
-                },
-            ]),
-            Style::DeepHouse => KeyChoices::Modes(&[Mode::Minor, Mode::Dorian]),
-            Style::HipHop | Style::NoiseRock | Style::Gabber | Style::Drone => {
-                KeyChoices::Modes(&[Mode::Minor])
-            }
-            Style::Chiptune => KeyChoices::Modes(&[Mode::Major, Mode::Major, Mode::Minor]),
-            Style::Ambient | Style::FolkDuet | Style::SmoothJazz => {
-                KeyChoices::Modes(&[Mode::Major])
-            }
-            Style::Choir | Style::Ballad | Style::Chamber => {
-                KeyChoices::Modes(&[Mode::Major, Mode::Minor])
-            }
+            Style::DeepHouse | Style::Dub => &[Mode::Minor, Mode::Dorian],
+            _ => &[Mode::Minor],
         }
     }
 
@@ -168,7 +136,58 @@ impl Style {
     pub(crate) fn progressions(self, mode: Mode) -> &'static [&'static [Chord]] {
         let minor = mode.is_minor();
         match (self, minor) {
-            (Style::DeepHouse, _) => {
+            (Style::DeepHouse, false) => {
+                const {
+                    &[
+                        &[ch(0, Major7), ch(0, Major7), ch(5, Major7), ch(5, Major7)],
+                        &[
+                            ch(0, Major7),
+                            ch(9, Minor7),
+                            ch(2, Minor7),
+                            ch(7, Dominant7),
+                        ],
+                        &[
+                            ch(0, Major7),
+                            ch(4, Minor7),
+                            ch(5, Major7),
+                            ch(7, Dominant7),
+                        ],
+                    ]
+                }
+            }
+            (Style::HipHop, false) => {
+                const {
+                    &[
+                        &[ch(0, Major7), ch(0, Major7), ch(5, Major7), ch(5, Major7)],
+                        &[ch(0, Major), ch(9, Minor), ch(5, Major), ch(7, Major)],
+                        &[
+                            ch(2, Minor7),
+                            ch(7, Dominant7),
+                            ch(0, Major7),
+                            ch(0, Major7),
+                        ],
+                    ]
+                }
+            }
+            (Style::Dub, false) => {
+                const {
+                    &[
+                        &[ch(0, Major), ch(0, Major), ch(5, Major), ch(0, Major)],
+                        &[ch(0, Major), ch(0, Major), ch(7, Major), ch(0, Major)],
+                        &[ch(0, Major), ch(5, Major), ch(0, Major), ch(7, Major)],
+                    ]
+                }
+            }
+            (Style::Ambient, true) => {
+                const {
+                    &[
+                        &[ch(0, Minor7), ch(0, Minor7), ch(8, Major7), ch(8, Major7)],
+                        &[ch(0, Minor9), ch(5, Minor7), ch(8, Major7), ch(3, Major7)],
+                        &[ch(0, Minor7), ch(10, Sus4), ch(8, Major7), ch(0, Minor7)],
+                    ]
+                }
+            }
+            (Style::DeepHouse, true) => {
                 const {
                     &[
                         &[ch(0, Minor9), ch(0, Minor9), ch(5, Minor7), ch(5, Minor7)],
@@ -183,7 +202,7 @@ impl Style {
                     ]
                 }
             }
-            (Style::HipHop, _) => {
+            (Style::HipHop, true) => {
                 const {
                     &[
                         &[ch(0, Minor7), ch(0, Minor7), ch(8, Major7), ch(8, Major7)],
@@ -193,7 +212,7 @@ impl Style {
                     ]
                 }
             }
-            (Style::Dub, _) => {
+            (Style::Dub, true) => {
                 const {
                     &[
                         &[ch(0, Minor), ch(0, Minor), ch(5, Minor), ch(0, Minor)],
@@ -284,7 +303,7 @@ impl Style {
                     ]
                 }
             }
-            (Style::Ambient, _) => {
+            (Style::Ambient, false) => {
                 const {
                     &[
                         &[ch(0, Major7), ch(0, Major7), ch(5, Major7), ch(5, Major7)],
@@ -339,15 +358,6 @@ impl Style {
     }
 }
 
-/// How an artist of a style picks its keys.
-#[derive(Debug, Clone, Copy)]
-pub enum KeyChoices {
-    /// Only these keys (duplicates weight the draw).
-    Fixed(&'static [Key]),
-    /// Any tonic, in one of these modes (duplicates weight the draw).
-    Modes(&'static [Mode]),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,7 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn the_seed_traits_are_all_carried_by_some_style() {
+    fn the_seed_traits_are_all_carried_by_some_style_or_artist() {
         let seed_traits = [
             "vibrato",
             "vocal-thirds",
@@ -383,23 +393,17 @@ mod tests {
         ];
         for t in seed_traits {
             assert!(
-                Style::ALL.iter().any(|s| s.traits().contains(&t)),
-                "no style carries {t}"
+                Style::ALL.iter().any(|s| s.traits().contains(&t))
+                    || super::super::properties::PROPERTY_TAGS.contains(&t),
+                "nothing carries {t}"
             );
         }
     }
 
     #[test]
-    fn fixed_key_styles_stay_in_their_keys() {
-        let KeyChoices::Fixed(dub) = Style::Dub.key_choices() else {
-            panic!("dub has fixed keys");
-        };
-        assert!(dub.iter().all(|k| k.tonic_pc == PC_B_FLAT));
-        let KeyChoices::Fixed(country) = Style::Country.key_choices() else {
-            panic!("country has fixed keys");
-        };
-        assert!(country.iter().all(|k| k.tonic_pc == PC_A));
-        // The A-chord and B-flat styles' loops spend at least half their bars on the tonic.
+    fn the_b_flat_and_a_chord_styles_loops_rest_on_the_tonic() {
+        // Dub's and country's loops spend at least half their bars on the tonic, so their
+        // usual keys (B-flat, A) are heard.
         for style in [Style::Country, Style::Dub] {
             for mode in [Mode::Major, Mode::Minor, Mode::Dorian] {
                 for prog in style.progressions(mode) {

@@ -2,8 +2,9 @@
 //! sections, and how they are mixed. The artist's [`Timbre`] sets the instruments' details, so
 //! one artist's tracks share a sound; the song (chords and tunes) comes from `compose.rs`.
 //! This module holds the arranger's tools; `patches.rs` the instruments shaped by the timbre;
-//! `per_style.rs` one arrangement per style.
+//! `per_style.rs` one arrangement per style; `layers.rs` what the artist's properties add.
 
+mod layers;
 mod patches;
 mod per_style;
 
@@ -12,6 +13,7 @@ use super::compose::{
     STEPS_PER_BAR,
 };
 use super::instruments::{Envelope, Instrument, Note, SynthVoice, Vibrato, Wave, SR};
+use super::properties::Properties;
 use super::recipe::{Recipe, Timbre};
 use super::rng::Rng;
 use super::styles::Style;
@@ -49,6 +51,7 @@ pub(crate) fn arrange(recipe: &Recipe) -> Score {
             Style::Chamber => per_style::chamber(&mut a),
             Style::Gabber => per_style::gabber(&mut a),
         }
+        a.add_properties(recipe.style);
     }
     a.finish()
 }
@@ -56,6 +59,7 @@ pub(crate) fn arrange(recipe: &Recipe) -> Score {
 /// The arranger's working state: the track's grid, form and chords, and the parts so far.
 struct Arranger {
     t: Timbre,
+    properties: Properties,
     key: Key,
     grid: Grid,
     song: Song,
@@ -119,6 +123,7 @@ impl Arranger {
         let total_bars = ((usable_secs / bar_secs).floor() as u32).max(2);
         Self {
             t: recipe.timbre.sanitised(),
+            properties: recipe.properties,
             key,
             grid,
             song: Song::new(recipe.song_seed, recipe.song_style, key),
@@ -588,6 +593,7 @@ mod tests {
             song_style: style,
             kind,
             timbre: timbre(),
+            properties: Properties::default(),
             key: Key {
                 tonic_pc: 2,
                 mode: Mode::Minor,
@@ -638,20 +644,37 @@ mod tests {
         }
     }
 
+    /// Parts with a singer's formants.
+    fn voices(score: &Score) -> Vec<&Part> {
+        score
+            .parts
+            .iter()
+            .filter(|p| {
+                p.post
+                    .iter()
+                    .any(|fx| matches!(fx, PostFx::Formants { .. }))
+            })
+            .collect()
+    }
+
     #[test]
-    fn the_folk_duet_harmony_sings_a_third_above_the_lead() {
-        for seed in 0..5 {
-            let score = arrange(&recipe(Style::FolkDuet, TrackKind::Regular, seed));
-            let voices: Vec<&Part> = score
-                .parts
-                .iter()
-                .filter(|p| {
-                    p.post
-                        .iter()
-                        .any(|fx| matches!(fx, PostFx::Formants { .. }))
-                })
-                .collect();
-            assert_eq!(voices.len(), 2);
+    fn a_singer_in_thirds_is_joined_by_a_voice_a_third_above() {
+        for (seed, style) in [
+            Style::FolkDuet,
+            Style::Country,
+            Style::DeepHouse,
+            Style::Dub,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut r = recipe(style, TrackKind::Regular, seed as u64);
+            r.properties.vocals = true;
+            assert_eq!(voices(&arrange(&r)).len(), 1, "{style:?} sung alone");
+            r.properties.thirds = true;
+            let score = arrange(&r);
+            let voices = voices(&score);
+            assert_eq!(voices.len(), 2, "{style:?} in thirds");
             let (lead, harmony) = (&voices[0].notes, &voices[1].notes);
             assert_eq!(lead.len(), harmony.len());
             for (l, h) in lead.iter().zip(harmony.iter()) {

@@ -432,7 +432,8 @@ pub(super) fn choir(a: &mut Arranger) {
     );
     let bass_singers = a.singer_part(voice(&t, 15.0, 3, 0.2), false, 0.45, 0.5);
     a.bass(bass_singers, 40 + reg, &[(0, 16, 0)], 1, 0.7);
-    a.set_reverb(2.6 + 1.2 * t.reverb, 1.3, 0.35);
+    // A hall, not a cathedral: choirs with the ambience property get the long ring.
+    a.set_reverb(1.6 + 0.8 * t.reverb, 1.1, 0.4);
     a.master_gain = 0.34;
 }
 
@@ -468,19 +469,9 @@ pub(super) fn folk_duet(a: &mut Arranger) {
             0.7,
         );
     }
-    let female = t.female;
-    let center = if female { 67 } else { 59 } + i32::from(t.register_semitones / 2);
-    let lead = a.singer_part(voice(&t, 14.0, 1, 0.04), female, 0.42, 0.25);
-    a.melody(lead, Line::new(center, 2));
-    // The second singer: the same tune a diatonic third above.
-    let harmony = a.singer_part(voice(&t, 14.0, 1, 0.04), female, 0.36, 0.25);
-    a.melody(
-        harmony,
-        Line {
-            shift_steps: 2,
-            ..Line::new(center, 2)
-        },
-    );
+    let center = if t.female { 67 } else { 59 } + i32::from(t.register_semitones / 2);
+    // A duet when the artists sing in thirds (most folk duets do), else one singer.
+    a.sing(center, 7, 2, 0.42, 0.25);
     let bass = a.part(
         Instrument::Partials(PartialVoice {
             partials: 6,
@@ -509,17 +500,9 @@ pub(super) fn ballad(a: &mut Arranger) {
     let piano_part = a.part(piano(&t), 0.4, 0.3);
     a.bass(piano_part, 36, &[(0, 8, 0), (8, 8, 12)], 0, 0.7);
     a.arp(piano_part, (55, 72), 2, 0, 0.45);
-    let female = t.female;
-    let center = if female { 69 } else { 61 } + i32::from(t.register_semitones / 2);
-    // The trait: a wide, regular vibrato of 5–6.5 Hz on every sung note.
-    let singer = a.singer_part(voice(&t, 70.0, 1, 0.07), female, 0.5, 0.35);
-    a.melody(
-        singer,
-        Line {
-            span: 8,
-            ..Line::new(center, 1)
-        },
-    );
+    let center = if t.female { 69 } else { 61 } + i32::from(t.register_semitones / 2);
+    // Most ballad singers have a wide, regular vibrato of 5–6.5 Hz on every sung note.
+    a.sing(center, 8, 1, 0.5, 0.35);
     let pad = a.pad_part(
         Wave::Saw,
         3,
