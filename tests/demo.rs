@@ -53,11 +53,7 @@ fn has(track: &DemoTrack, tag: &str) -> bool {
 
 /// Up to `n` regular tracks for which `keep` holds, one per artist, taking the styles in
 /// turn so that as many styles as possible are represented.
-fn spread<'a>(
-    world: &'a DemoWorld,
-    n: usize,
-    keep: impl Fn(&DemoTrack) -> bool,
-) -> Vec<&'a DemoTrack> {
+fn spread(world: &DemoWorld, n: usize, keep: impl Fn(&DemoTrack) -> bool) -> Vec<&DemoTrack> {
     let mut per_style: Vec<Vec<&DemoTrack>> = vec![Vec::new(); Style::ALL.len()];
     let mut seen = HashSet::new();
     for t in &world.tracks {
@@ -909,7 +905,7 @@ fn distorted_tracks_are_noisier_in_any_style() {
         let driven = flatness(&mut spectra, &render_excerpt(&track.recipe), 300.0, 3000.0);
         let clean_recipe = with(&track.recipe, |p| p.distortion = false);
         let clean = flatness(&mut spectra, &render_excerpt(&clean_recipe), 300.0, 3000.0);
-        if !(driven > 1.3 * clean) {
+        if driven <= 1.3 * clean {
             failures.push(format!(
                 "{} #{}: spectral flatness {driven}, {clean} clean",
                 track.style.name(),
@@ -935,7 +931,7 @@ fn ambient_tracks_ring_on_in_any_style() {
         let ringing = flatness(&mut spectra, &render_excerpt(&track.recipe), 200.0, 2000.0);
         let dry_recipe = with(&track.recipe, |p| p.ambience = false);
         let dry = flatness(&mut spectra, &render_excerpt(&dry_recipe), 200.0, 2000.0);
-        if !(ringing > 1.15 * dry) {
+        if ringing <= 1.15 * dry {
             failures.push(format!(
                 "{} #{}: spectral flatness at 200–2000 Hz {ringing} with the ambience, {dry} \
                  without",
