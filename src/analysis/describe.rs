@@ -123,14 +123,17 @@ impl Description {
             .map_or(0.0, |l| l.share)
     }
 
-    /// Whether the playlist is at least `share` one trait while spanning at least `styles`
-    /// styles: a low-level property found across genres (the seed's first-layer finding).
-    pub fn is_low_level(&self, share: f64, styles: usize) -> bool {
+    /// Whether the playlist is at least `share` one trait, that many points above the trait's
+    /// share in the collection, while spanning at least `styles` styles: a low-level property
+    /// found across genres (the seed's first-layer finding). A trait most of the collection
+    /// carries (a minor key, vocals) fills a playlist that often by chance, which is no finding.
+    pub fn is_low_level(&self, share: f64, above_chance: f64, styles: usize) -> bool {
         self.styles >= styles
-            && self
-                .facet(Facet::Trait)
-                .and_then(|f| f.labels.first())
-                .is_some_and(|l| l.share >= share)
+            && self.facet(Facet::Trait).is_some_and(|f| {
+                f.labels
+                    .iter()
+                    .any(|l| l.share >= share && l.selectivity >= above_chance)
+            })
     }
 
     pub fn facet(&self, facet: Facet) -> Option<&FacetShares> {
@@ -299,8 +302,8 @@ pub fn ranking_tsv(descriptions: &[Description]) -> String {
 }
 
 /// Counts over many descriptions, for the closing figures: how many are at least 80% one
-/// style or trait, how many are low-level (≥ 80% one trait across ≥ 3 styles), how many are
-/// at least 80% one style.
+/// style or trait, how many are low-level (≥ 80% one trait, ≥ 30 points above its share in the
+/// collection, across ≥ 3 styles), how many are at least 80% one style.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Selectivity {
     pub playlists: usize,
@@ -311,6 +314,8 @@ pub struct Selectivity {
 
 impl Selectivity {
     pub const SHARE: f64 = 0.8;
+    /// How far a low-level playlist's trait must be above its share in the collection.
+    pub const LOW_LEVEL_ABOVE_CHANCE: f64 = 0.3;
     pub const LOW_LEVEL_STYLES: usize = 3;
 
     pub fn count<'a>(descriptions: impl IntoIterator<Item = &'a Description>) -> Self {
@@ -319,7 +324,11 @@ impl Selectivity {
             counts.playlists += 1;
             counts.one_style_or_trait += usize::from(d.purity() >= Self::SHARE);
             counts.one_style += usize::from(d.style_purity() >= Self::SHARE);
-            counts.low_level += usize::from(d.is_low_level(Self::SHARE, Self::LOW_LEVEL_STYLES));
+            counts.low_level += usize::from(d.is_low_level(
+                Self::SHARE,
+                Self::LOW_LEVEL_ABOVE_CHANCE,
+                Self::LOW_LEVEL_STYLES,
+            ));
         }
         counts
     }

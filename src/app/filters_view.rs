@@ -133,8 +133,10 @@ impl FiltersView {
                     "low-level",
                     format!(
                         "Filters whose top-{PLAYLIST_TRACKS} max playlist is at least {:.0}% one \
-                         trait while spanning at least {} styles (deepcuts report)",
+                         trait, {:.0} points above its share in the collection, while spanning \
+                         at least {} styles (deepcuts report)",
                         Selectivity::SHARE * 100.0,
+                        Selectivity::LOW_LEVEL_ABOVE_CHANCE * 100.0,
                         Selectivity::LOW_LEVEL_STYLES
                     ),
                 )

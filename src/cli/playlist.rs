@@ -262,11 +262,12 @@ fn describe_all(
         Selectivity::count(descriptions.iter().filter(move |d| d.query.kind() == kind))
     };
     println!(
-        "top-{} playlists from {} tracks; ≥ {:.0}% one label; low-level = ≥ {:.0}% one trait across ≥ {} styles",
+        "top-{} playlists from {} tracks; ≥ {:.0}% one label; low-level = ≥ {:.0}% one trait ({:.0} points above the collection) across ≥ {} styles",
         args.k,
         collection,
         Selectivity::SHARE * 100.0,
         Selectivity::SHARE * 100.0,
+        Selectivity::LOW_LEVEL_ABOVE_CHANCE * 100.0,
         Selectivity::LOW_LEVEL_STYLES
     );
     println!("playlists         count  one style or trait  one style  low-level");

@@ -30,6 +30,9 @@ pub const REMIX_RATE: f64 = 0.35;
 /// Trait tags of intros, outros and interludes, whatever the style.
 pub const SKETCH_TRAITS: &[&str] = &["pads", "reverb"];
 
+/// Chance that a song is in its artist's main key (else in any of its keys).
+const MAIN_KEY_SHARE: f64 = 0.8;
+
 /// Shortest track, in seconds.
 pub const MIN_DURATION_SECS: f64 = 60.0;
 
@@ -172,16 +175,18 @@ fn new_artist(rng: &mut Rng, style: Style, taken: &mut HashSet<String>) -> DemoA
     }
 }
 
-/// A random artist sound.
+/// A random artist sound. Artists of a style share their instruments and, within limits,
+/// their production (brightness, reverb, drive): what sets one apart is as much its songs'
+/// keys, tempi, register and feel as its tone colour, as in most genres.
 fn new_timbre(rng: &mut Rng) -> Timbre {
     Timbre {
-        brightness: rng.range_f32(0.15, 0.95),
-        softness: rng.range_f32(0.0, 1.0),
+        brightness: rng.range_f32(0.35, 0.75),
+        softness: rng.range_f32(0.2, 0.8),
         detune_cents: rng.range_f32(3.0, 18.0),
         vibrato_rate_hz: rng.range_f32(5.0, 6.5),
         vibrato_amount: rng.range_f32(0.8, 1.25),
-        reverb: rng.range_f32(0.0, 1.0),
-        drive: rng.range_f32(0.0, 1.0),
+        reverb: rng.range_f32(0.2, 0.7),
+        drive: rng.range_f32(0.2, 0.7),
         register_semitones: rng.between(-5, 5) as i8,
         swing: rng.range_f32(0.0, 1.0),
         busyness: rng.range_f32(0.0, 1.0),
@@ -335,7 +340,7 @@ fn own_recipe(
     seed: u64,
     index: usize,
 ) -> Recipe {
-    let key = if rng.chance(0.6) {
+    let key = if rng.chance(MAIN_KEY_SHARE) {
         artist.keys[0]
     } else {
         *rng.pick(&artist.keys)
@@ -353,7 +358,7 @@ fn own_recipe(
         timbre: artist.timbre,
         properties: artist.properties,
         key,
-        tempo_bpm: artist.tempo_bpm * rng.range_f32(0.97, 1.03),
+        tempo_bpm: artist.tempo_bpm * rng.range_f32(0.98, 1.02),
         song_seed: derive_seed(seed, &[0x5096, index as u64]),
         performance_seed: derive_seed(seed, &[0x9E7F, index as u64]),
         length_samples: length_samples(secs),

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{DemoAlbum, DemoArtist, DemoTrack};
-use super::properties::PROPERTY_TAGS;
 use super::recipe::TrackKind;
 use super::rng::{mix64, Rng};
 use super::styles::Style;
@@ -30,9 +29,15 @@ const FAVOURITE_BOOST: f64 = 8.0;
 const PROPERTY_LISTENERS: f64 = 0.8;
 /// Range of the share of such a listener's sessions chosen by property.
 const PROPERTY_SESSIONS: (f64, f64) = (0.5, 0.9);
-/// Fewest artists a liked combination of properties must have; fewer, and only the first
+/// The properties listeners seek out across styles: the music's key, mode, tempo and singing
+/// (the sound of a production, its distortion or reverb, goes with styles, which listeners
+/// choose already).
+pub const LIKED_PROPERTIES: [&str; 5] = ["minor-key", "b-flat", "a-chord", "slow", "fast"];
+/// Fewest songs a liked combination of properties must have; fewer, and only the first
 /// property counts.
-const MIN_PROPERTY_ARTISTS: usize = 3;
+const MIN_PROPERTY_SONGS: usize = 20;
+/// Songs a property session plays: this many at least, up to twice as many.
+const PROPERTY_SESSION_SONGS: usize = 3;
 
 /// What a listener likes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,7 +50,8 @@ pub struct ListenerTaste {
     /// "minor-key".
     #[serde(default)]
     pub liked_properties: Vec<String>,
-    /// Share of sessions that pick an artist with the liked properties, whatever the style.
+    /// Share of sessions that play songs with the liked properties, whatever the style or
+    /// artist (a radio of slow minor-key songs).
     #[serde(default)]
     pub property_share: f64,
 }
@@ -140,6 +146,9 @@ pub(crate) fn simulate(
         .collect();
 
     let artist_tags: Vec<Vec<&str>> = artists.iter().map(DemoArtist::property_tags).collect();
+    // A song's chance in a property session: its appeal and its artist's popularity.
+    let song_weight = |t: usize| appeal[t] * artist_pop[tracks[t].artist_index];
+    let mut songs = SongsWith::default();
     let mut tastes = Vec::with_capacity(n_users);
     let mut plays = Vec::new();
     for user in 0..n_users {
@@ -147,13 +156,15 @@ pub(crate) fn simulate(
         let taste = new_taste(&mut rng, &present, &by_style, &artist_pop, &artist_tags);
         let mut counts: HashMap<usize, u32> = HashMap::new();
         let sessions = ((12f64.ln() + 0.8 * rng.normal()).exp().round() as usize).clamp(2, 150);
-        let liked = artists_with(&taste.liked_properties, &artist_tags);
+        let liked = songs.with(&taste.liked_properties, tracks, &song_weight);
         for _ in 0..sessions {
-            let candidates = if !liked.is_empty() && rng.chance(taste.property_share) {
-                &liked
-            } else {
-                &by_style[rng.weighted(&taste.style_weights)]
-            };
+            if let Some(liked) = liked.filter(|_| rng.chance(taste.property_share)) {
+                for _ in 0..PROPERTY_SESSION_SONGS + rng.below(PROPERTY_SESSION_SONGS + 1) {
+                    *counts.entry(liked.draw(&mut rng)).or_default() += 1;
+                }
+                continue;
+            }
+            let candidates = &by_style[rng.weighted(&taste.style_weights)];
             if candidates.is_empty() {
                 continue;
             }
@@ -199,22 +210,67 @@ pub(crate) fn simulate(
     Listening { tastes, plays }
 }
 
-/// The artists carrying every tag of `liked` (only its first when fewer than
-/// [`MIN_PROPERTY_ARTISTS`] carry them all); none when `liked` is empty.
-fn artists_with(liked: &[String], artist_tags: &[Vec<&str>]) -> Vec<usize> {
-    let carrying = |tags: &[String]| -> Vec<usize> {
-        (0..artist_tags.len())
-            .filter(|&a| tags.iter().all(|t| artist_tags[a].contains(&t.as_str())))
-            .collect()
-    };
-    if liked.is_empty() {
-        return Vec::new();
+/// The songs carrying each liked combination of property tags, found once per combination
+/// (a million-track world has a few dozen combinations and thousands of listeners).
+#[derive(Default)]
+struct SongsWith {
+    cache: HashMap<Vec<String>, Option<Songs>>,
+}
+
+/// Songs to draw from, with the running sum of their weights.
+struct Songs {
+    ids: Vec<usize>,
+    cumulative: Vec<f64>,
+}
+
+impl Songs {
+    /// One song, with chance proportional to its weight.
+    fn draw(&self, rng: &mut Rng) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let at = self
+            .cumulative
+            .partition_point(|&c| c <= rng.unit() * total)
+            .min(self.ids.len() - 1);
+        self.ids[at]
     }
-    let all = carrying(liked);
-    if all.len() >= MIN_PROPERTY_ARTISTS {
-        all
-    } else {
-        carrying(&liked[..1])
+}
+
+impl SongsWith {
+    /// The songs (not intros, outros or interludes) carrying every tag of `liked` (only its first when fewer than
+    /// [`MIN_PROPERTY_SONGS`] carry them all), weighted by `weight`; `None` when `liked` is
+    /// empty or no song carries it.
+    fn with(
+        &mut self,
+        liked: &[String],
+        tracks: &[DemoTrack],
+        weight: &impl Fn(usize) -> f64,
+    ) -> Option<&Songs> {
+        let carrying = |tags: &[String]| -> Vec<usize> {
+            (0..tracks.len())
+                .filter(|&t| {
+                    !tracks[t].kind.is_sketch()
+                        && tags.iter().all(|tag| tracks[t].tags.contains(tag))
+                })
+                .collect()
+        };
+        self.cache
+            .entry(liked.to_vec())
+            .or_insert_with(|| {
+                let first = liked.first()?;
+                let mut ids = carrying(liked);
+                if ids.len() < MIN_PROPERTY_SONGS {
+                    ids = carrying(std::slice::from_ref(first));
+                }
+                let cumulative: Vec<f64> = ids
+                    .iter()
+                    .scan(0.0, |sum, &t| {
+                        *sum += weight(t);
+                        Some(*sum)
+                    })
+                    .collect();
+                (!ids.is_empty()).then_some(Songs { ids, cumulative })
+            })
+            .as_ref()
     }
 }
 
@@ -257,11 +313,11 @@ fn new_taste(
             }
         }
     }
-    // Every property that some artists carry is as likely to be liked.
+    // Every such property that some artists carry is as likely to be liked.
     let mut liked_properties: Vec<String> = Vec::new();
     let mut property_share = 0.0;
     if rng.chance(PROPERTY_LISTENERS) {
-        let carriers: Vec<f64> = PROPERTY_TAGS
+        let carriers: Vec<f64> = LIKED_PROPERTIES
             .iter()
             .map(|tag| f64::from(u8::from(artist_tags.iter().any(|t| t.contains(tag)))))
             .collect();
@@ -273,7 +329,7 @@ fn new_taste(
             }
             let p = rng.weighted(&left);
             left[p] = 0.0;
-            liked_properties.push(PROPERTY_TAGS[p].to_string());
+            liked_properties.push(LIKED_PROPERTIES[p].to_string());
         }
         property_share = rng.range(PROPERTY_SESSIONS.0, PROPERTY_SESSIONS.1);
     }
