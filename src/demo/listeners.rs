@@ -1,5 +1,5 @@
 //! Simulated listening: listeners with tastes over styles, favourite artists and properties
-//! (someone who plays slow minor-key songs, or singers with a vibrato, in any style), a
+//! (someone who plays slow minor-key songs in any style), a
 //! Zipf-like popularity of artists, and sessions that play whole albums or a few favourite
 //! songs. The play counts this produces are what collaborative filtering learns from, so its
 //! structure follows styles, artists, albums and properties, as on a real service.
@@ -29,10 +29,10 @@ const FAVOURITE_BOOST: f64 = 8.0;
 const PROPERTY_LISTENERS: f64 = 0.8;
 /// Range of the share of such a listener's sessions chosen by property.
 const PROPERTY_SESSIONS: (f64, f64) = (0.5, 0.9);
-/// The properties listeners seek out across styles: the music's key, mode, tempo and singing
-/// (the sound of a production, its distortion or reverb, goes with styles, which listeners
-/// choose already).
-pub const LIKED_PROPERTIES: [&str; 5] = ["minor-key", "b-flat", "a-chord", "slow", "fast"];
+/// The properties listeners seek out across styles: the music's key, mode and tempo (a
+/// production's sound, its singing, distortion or reverb, goes with styles and artists, which
+/// listeners choose already).
+const LIKED_PROPERTIES: [&str; 5] = ["minor-key", "b-flat", "a-chord", "slow", "fast"];
 /// Fewest songs a liked combination of properties must have; fewer, and only the first
 /// property counts.
 const MIN_PROPERTY_SONGS: usize = 20;
@@ -226,19 +226,19 @@ struct Songs {
 impl Songs {
     /// One song, with chance proportional to its weight.
     fn draw(&self, rng: &mut Rng) -> usize {
-        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let x = rng.unit() * self.cumulative.last().copied().unwrap_or(0.0);
         let at = self
             .cumulative
-            .partition_point(|&c| c <= rng.unit() * total)
+            .partition_point(|&c| c <= x)
             .min(self.ids.len() - 1);
         self.ids[at]
     }
 }
 
 impl SongsWith {
-    /// The songs (not intros, outros or interludes) carrying every tag of `liked` (only its first when fewer than
-    /// [`MIN_PROPERTY_SONGS`] carry them all), weighted by `weight`; `None` when `liked` is
-    /// empty or no song carries it.
+    /// The songs (not intros, outros or interludes) carrying every tag of `liked` (only its
+    /// first when fewer than [`MIN_PROPERTY_SONGS`] carry them all), weighted by `weight`;
+    /// `None` when `liked` is empty or no song carries it.
     fn with(
         &mut self,
         liked: &[String],
@@ -338,5 +338,28 @@ fn new_taste(
         favourite_artists,
         liked_properties,
         property_share,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn songs_are_drawn_in_proportion_to_their_weights() {
+        let songs = Songs {
+            ids: vec![10, 20, 30],
+            cumulative: vec![1.0, 3.0, 6.0],
+        };
+        let mut rng = Rng::new(7);
+        let n = 60_000;
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for _ in 0..n {
+            *counts.entry(songs.draw(&mut rng)).or_default() += 1;
+        }
+        for (id, weight) in [(10, 1.0), (20, 2.0), (30, 3.0)] {
+            let share = counts[&id] as f64 / n as f64;
+            assert!((share - weight / 6.0).abs() < 0.01, "{id}: {share}");
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! The demo world's musical styles: what each one is called, the traits it carries (the features
-//! the seed's filter playlists found), its tempo and key habits and its chord progressions.
-//! How a style is arranged and played lives in `arrange.rs`.
+//! The demo world's musical styles: what each one is called, the instruments and rhythms every
+//! track of it carries (trait tags), its tempo range, its minor modes and its chord
+//! progressions. How a style is arranged and played lives in `arrange.rs`; the properties its
+//! artists draw with style-dependent odds (key, vibrato, distortion …) in `properties.rs`.
 
 use serde::{Deserialize, Serialize};
 
