@@ -146,8 +146,10 @@ pub(crate) fn simulate(
         .collect();
 
     let artist_tags: Vec<Vec<&str>> = artists.iter().map(DemoArtist::property_tags).collect();
-    // A song's chance in a property session: its appeal and its artist's popularity.
-    let song_weight = |t: usize| appeal[t] * artist_pop[tracks[t].artist_index];
+    // A song's chance in a property session: its appeal. Its artist's popularity does not
+    // count: a listener after slow minor-key songs finds them by what they are, as a radio
+    // or a search by mood does.
+    let song_weight = |t: usize| appeal[t];
     let mut songs = SongsWith::default();
     let mut tastes = Vec::with_capacity(n_users);
     let mut plays = Vec::new();
