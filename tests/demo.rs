@@ -890,24 +890,34 @@ fn drone_tracks_hold_a_low_tonic_in_any_style() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[test]
-fn distorted_tracks_are_noisier_in_any_style() {
-    let world = small_world(42);
+/// Checks that tracks tagged `tag` (of styles other than `own_way`, which carry it in their
+/// own arrangement or always) have a flatter spectrum in `lo_hz`–`hi_hz`, by more than `ratio`,
+/// than the same recipes with the property switched off by `off`.
+fn flatter_with(
+    seed: u64,
+    tag: &str,
+    own_way: &[Style],
+    off: fn(&mut Properties),
+    (lo_hz, hi_hz): (f64, f64),
+    ratio: f64,
+) {
+    let world = small_world(seed);
     let mut spectra = Spectra::new();
     let mut failures: Vec<String> = Vec::new();
-    // Noise rock and gabber are always distorted, in their own way.
-    let tracks = spread(&world, 5, |t| {
-        has(t, "distortion") && !matches!(t.style, Style::NoiseRock | Style::Gabber)
-    });
-    assert!(styles_in(&tracks) >= 3, "{}", styles_in(&tracks));
+    let tracks = spread(&world, 6, |t| has(t, tag) && !own_way.contains(&t.style));
+    assert!(
+        styles_in(&tracks) >= 3,
+        "{tag} in {} styles",
+        styles_in(&tracks)
+    );
     for track in tracks {
-        // An overdrive's harmonics and intermodulation fill the spectrum between partials.
-        let driven = flatness(&mut spectra, &render_excerpt(&track.recipe), 300.0, 3000.0);
-        let clean_recipe = with(&track.recipe, |p| p.distortion = false);
-        let clean = flatness(&mut spectra, &render_excerpt(&clean_recipe), 300.0, 3000.0);
-        if driven <= 1.3 * clean {
+        let with_it = flatness(&mut spectra, &render_excerpt(&track.recipe), lo_hz, hi_hz);
+        let without_recipe = with(&track.recipe, off);
+        let without = flatness(&mut spectra, &render_excerpt(&without_recipe), lo_hz, hi_hz);
+        if with_it <= ratio * without {
             failures.push(format!(
-                "{} #{}: spectral flatness {driven}, {clean} clean",
+                "{} #{}: spectral flatness at {lo_hz}–{hi_hz} Hz {with_it} with {tag}, {without} \
+                 without",
                 track.style.name(),
                 track.index
             ));
@@ -917,30 +927,31 @@ fn distorted_tracks_are_noisier_in_any_style() {
 }
 
 #[test]
+fn distorted_tracks_are_noisier_in_any_style() {
+    // An overdrive's harmonics and intermodulation fill the spectrum between partials. Noise
+    // rock and gabber are always distorted, in their own way.
+    flatter_with(
+        42,
+        "distortion",
+        &[Style::NoiseRock, Style::Gabber],
+        |p| p.distortion = false,
+        (300.0, 3000.0),
+        1.3,
+    );
+}
+
+#[test]
 fn ambient_tracks_ring_on_in_any_style() {
-    let world = small_world(43);
-    let mut spectra = Spectra::new();
-    let mut failures: Vec<String> = Vec::new();
+    // Earlier notes ring on under later ones and fill the spectrum between the partials.
     // Ambient and drone music always ring.
-    let tracks = spread(&world, 6, |t| {
-        has(t, "ambience") && !matches!(t.style, Style::Ambient | Style::Drone)
-    });
-    assert!(styles_in(&tracks) >= 3, "{}", styles_in(&tracks));
-    for track in tracks {
-        // Earlier notes ring on under later ones and fill the spectrum between the partials.
-        let ringing = flatness(&mut spectra, &render_excerpt(&track.recipe), 200.0, 2000.0);
-        let dry_recipe = with(&track.recipe, |p| p.ambience = false);
-        let dry = flatness(&mut spectra, &render_excerpt(&dry_recipe), 200.0, 2000.0);
-        if ringing <= 1.15 * dry {
-            failures.push(format!(
-                "{} #{}: spectral flatness at 200–2000 Hz {ringing} with the ambience, {dry} \
-                 without",
-                track.style.name(),
-                track.index
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    flatter_with(
+        43,
+        "ambience",
+        &[Style::Ambient, Style::Drone],
+        |p| p.ambience = false,
+        (200.0, 2000.0),
+        1.15,
+    );
 }
 
 /// Mean spectral flatness (geometric over arithmetic mean of power) in `lo_hz`–`hi_hz`.
