@@ -314,7 +314,7 @@ fn add_album(
 /// The tags a recipe's audio earns: the style's name and traits, the performer's properties,
 /// the key's and the tempo's. Sketches are pads in a wash of reverb whatever the style: they
 /// carry [`SKETCH_TRAITS`] and their key's tags only.
-pub fn track_tags(recipe: &Recipe) -> Vec<String> {
+pub(crate) fn track_tags(recipe: &Recipe) -> Vec<String> {
     let mut tags = vec![recipe.style.name()];
     if recipe.kind.is_sketch() {
         tags.extend(SKETCH_TRAITS);

@@ -30,12 +30,12 @@ mod synth;
 mod theory;
 
 pub use catalog::{
-    track_tags, DemoAlbum, DemoArtist, DemoTrack, COVER_RATE, INTERLUDE_RATE, INTRO_RATE,
-    MIN_DURATION_SECS, OUTRO_RATE, REMIX_RATE, SKETCH_TRAITS,
+    DemoAlbum, DemoArtist, DemoTrack, COVER_RATE, INTERLUDE_RATE, INTRO_RATE, MIN_DURATION_SECS,
+    OUTRO_RATE, REMIX_RATE, SKETCH_TRAITS,
 };
 pub use listeners::ListenerTaste;
 pub use pcm_source::DemoSource;
-pub use properties::{odds, Odds, Properties, FAST_FROM_BPM, PROPERTY_TAGS, SLOW_BELOW_BPM};
+pub use properties::{Properties, FAST_FROM_BPM, PROPERTY_TAGS, SLOW_BELOW_BPM};
 pub use recipe::{Recipe, Timbre, TrackKind};
 pub use source::{format_source, parse_source, SourceError};
 pub use styles::Style;
