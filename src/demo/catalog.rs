@@ -52,10 +52,7 @@ pub struct DemoArtist {
 impl DemoArtist {
     /// The property tags of the artist's usual track: its properties, main key and tempo.
     pub fn property_tags(&self) -> Vec<&'static str> {
-        let mut tags: Vec<&'static str> = self.properties.tags().collect();
-        tags.extend(properties::key_tags(self.keys[0]));
-        tags.extend(properties::tempo_tag(self.tempo_bpm));
-        tags
+        properties::performance_tags(&self.properties, self.keys[0], self.tempo_bpm).collect()
     }
 }
 
@@ -321,9 +318,11 @@ pub(crate) fn track_tags(recipe: &Recipe) -> Vec<String> {
         tags.extend(properties::key_tags(recipe.key));
     } else {
         tags.extend(recipe.style.traits());
-        tags.extend(recipe.properties.tags());
-        tags.extend(properties::key_tags(recipe.key));
-        tags.extend(properties::tempo_tag(recipe.tempo_bpm));
+        tags.extend(properties::performance_tags(
+            &recipe.properties,
+            recipe.key,
+            recipe.tempo_bpm,
+        ));
     }
     tags.into_iter().map(str::to_string).collect()
 }

@@ -145,7 +145,13 @@ pub(crate) fn simulate(
         })
         .collect();
 
+    // The liked properties some artist carries, as draw weights (1 or 0): the same for every
+    // listener, so found once.
     let artist_tags: Vec<Vec<&str>> = artists.iter().map(DemoArtist::property_tags).collect();
+    let likeable: Vec<f64> = LIKED_PROPERTIES
+        .iter()
+        .map(|tag| f64::from(u8::from(artist_tags.iter().any(|t| t.contains(tag)))))
+        .collect();
     // A song's chance in a property session: its appeal. Its artist's popularity does not
     // count: a listener after slow minor-key songs finds them by what they are, as a radio
     // or a search by mood does.
@@ -155,7 +161,7 @@ pub(crate) fn simulate(
     let mut plays = Vec::new();
     for user in 0..n_users {
         let mut rng = Rng::derived(seed, &[0x05E2, user as u64]);
-        let taste = new_taste(&mut rng, &present, &by_style, &artist_pop, &artist_tags);
+        let taste = new_taste(&mut rng, &present, &by_style, &artist_pop, &likeable);
         let mut counts: HashMap<usize, u32> = HashMap::new();
         let sessions = ((12f64.ln() + 0.8 * rng.normal()).exp().round() as usize).clamp(2, 150);
         let liked = songs.with(&taste.liked_properties, tracks, &song_weight);
@@ -281,7 +287,7 @@ fn new_taste(
     style_pop: &[f64],
     by_style: &[Vec<usize>],
     artist_pop: &[f64],
-    artist_tags: &[Vec<&str>],
+    likeable: &[f64],
 ) -> ListenerTaste {
     let n_loved = 1 + rng.weighted(&[0.6, 0.3, 0.1]);
     let mut loved: Vec<usize> = Vec::new();
@@ -319,12 +325,8 @@ fn new_taste(
     let mut liked_properties: Vec<String> = Vec::new();
     let mut property_share = 0.0;
     if rng.chance(PROPERTY_LISTENERS) {
-        let carriers: Vec<f64> = LIKED_PROPERTIES
-            .iter()
-            .map(|tag| f64::from(u8::from(artist_tags.iter().any(|t| t.contains(tag)))))
-            .collect();
         let n_liked = 1 + usize::from(rng.chance(0.4));
-        let mut left = carriers;
+        let mut left = likeable.to_vec();
         for _ in 0..n_liked {
             if left.iter().all(|&w| w <= 0.0) {
                 break;

@@ -166,6 +166,18 @@ pub fn key_tags(key: Key) -> impl Iterator<Item = &'static str> {
     .filter_map(|(on, tag)| on.then_some(tag))
 }
 
+/// The tags of a performance: its properties', its key's and its tempo's.
+pub fn performance_tags(
+    properties: &Properties,
+    key: Key,
+    tempo_bpm: f32,
+) -> impl Iterator<Item = &'static str> {
+    properties
+        .tags()
+        .chain(key_tags(key))
+        .chain(tempo_tag(tempo_bpm))
+}
+
 /// "slow" below [`SLOW_BELOW_BPM`], "fast" from [`FAST_FROM_BPM`], nothing between.
 pub fn tempo_tag(tempo_bpm: f32) -> Option<&'static str> {
     if tempo_bpm < SLOW_BELOW_BPM {
