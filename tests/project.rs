@@ -82,10 +82,13 @@ fn a_demo_world_goes_from_catalog_to_cf_evaluation() {
     let table: serde_json::Value =
         serde_json::from_slice(&std::fs::read(project_dir.join("eval/cf.json")).unwrap()).unwrap();
     let metric = |method: &str, name: &str| table[method][name].as_f64().unwrap();
-    // Listeners stick to styles and albums: WMF must beat chance by far. (With 48 tracks
-    // every candidate is within 50, so recall@50 is 1 for all methods; AUC and mAP tell.)
+    // Listeners stick to styles, albums and moods: WMF must beat chance by far. (With 48
+    // tracks every candidate is within 50, so recall@50 is 1 for all methods; AUC and mAP
+    // tell. A listener plays many of 48 tracks, so chance's mAP is high already: WMF must
+    // close most of the distance from it to a perfect 1.)
+    let random_map = metric("random", "map500");
     assert!(
-        metric("wmf", "map500") > 2.0 * metric("random", "map500"),
+        metric("wmf", "map500") - random_map > 0.6 * (1.0 - random_map),
         "{table}"
     );
     assert!(metric("wmf", "auc") > 0.8, "{table}");
@@ -289,10 +292,11 @@ fn assert_gpu_predictions_match_cpu(p: &str, dir: &Path) {
 
 #[test]
 fn test_tracks_without_held_out_listens_are_left_out_of_eval_not_failed() {
-    // Three listeners over 60 tracks: half the test tracks get no held-out listen to rank.
+    // Three listeners over 60 tracks: a third of the test tracks get no held-out listen to
+    // rank (2 of 6 on this seed).
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().to_str().unwrap();
-    ok(&["demo", p, "--tracks", "60", "--users", "3", "--seed", "5"]);
+    ok(&["demo", p, "--tracks", "60", "--users", "3", "--seed", "1"]);
     // The run succeeds (status 0) and says how many were ranked and left out.
     let out = ok(&["pipeline", p, "--epochs", "1", "--threads", "1"]);
     let line = out
