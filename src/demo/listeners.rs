@@ -33,7 +33,7 @@ const PROPERTY_SESSIONS: (f64, f64) = (0.6, 1.0);
 /// plays the deep cuts that carry the mood too, not mostly the singles. With the full appeal
 /// (exponent 1) which songs a fan plays is mostly popularity, which no audio model can hear
 /// (with it, and 12 sessions a listener, the convnet closed ~30% of the baseline → upper-bound
-/// gap on the default world; with this and [`MEDIAN_SESSIONS`], 47–55%).
+/// gap on the default world; with this and [`MEDIAN_SESSIONS`], 45–55% on untuned seeds).
 const RADIO_APPEAL_EXPONENT: f64 = 0.3;
 /// Median sessions per listener (log-normal spread, 2 … 300): a listening history of months,
 /// dense enough that a listener's plays show their taste rather than chance. With a median
