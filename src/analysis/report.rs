@@ -3,8 +3,8 @@
 //! baseline → upper-bound gap the convnet closes (the paper closes 40% of the AUC gap); the
 //! share of conv1 filters that are low-level (their top-k max-activation playlist ≥ 80% one
 //! trait, 30 points above its share in the collection, while spanning ≥ 3 styles: "the genres
-//! of the tracks in these playlists are quite varied"); the share of fc2 units that are style-selective (top-k playlist ≥ 80% one style:
-//! "very selective for certain subgenres").
+//! of the tracks in these playlists are quite varied"); the share of fc2 units that are
+//! style-selective (top-k playlist ≥ 80% one style: "very selective for certain subgenres").
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

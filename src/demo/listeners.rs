@@ -1,8 +1,8 @@
 //! Simulated listening: listeners with tastes over styles, favourite artists and properties
-//! (someone who plays slow minor-key songs in any style), a
-//! Zipf-like popularity of artists, and sessions that play whole albums or a few favourite
-//! songs. The play counts this produces are what collaborative filtering learns from, so its
-//! structure follows styles, artists, albums and properties, as on a real service.
+//! (someone who plays slow minor-key songs in any style), a Zipf-like popularity of artists,
+//! and sessions that play whole albums, a few favourite songs or a radio of the liked
+//! properties. The play counts this produces are what collaborative filtering learns from,
+//! so its structure follows styles, artists, albums and properties, as on a real service.
 
 use std::collections::HashMap;
 
@@ -167,8 +167,13 @@ pub(crate) fn simulate(
     // A song's chance in a property session: its flattened appeal. Its artist's popularity
     // does not count: a listener after slow minor-key songs finds them by what they are, as a
     // radio or a search by mood does.
-    let song_weight = |t: usize| appeal[t].powf(RADIO_APPEAL_EXPONENT);
-    let mut songs = SongsWith::default();
+    let mut songs = SongsWith::new(
+        tracks,
+        appeal
+            .iter()
+            .map(|a| a.powf(RADIO_APPEAL_EXPONENT))
+            .collect(),
+    );
     let mut tastes = Vec::with_capacity(n_users);
     let mut plays = Vec::new();
     for user in 0..n_users {
@@ -177,7 +182,7 @@ pub(crate) fn simulate(
         let mut counts: HashMap<usize, u32> = HashMap::new();
         let sessions = ((MEDIAN_SESSIONS.ln() + 0.8 * rng.normal()).exp().round() as usize)
             .clamp(2, MAX_SESSIONS);
-        let liked = songs.with(&taste.liked_properties, tracks, &song_weight);
+        let liked = songs.with(&taste.liked_properties);
         for _ in 0..sessions {
             if let Some(liked) = liked.filter(|_| rng.chance(taste.property_share)) {
                 for _ in 0..PROPERTY_SESSION_SONGS + rng.below(PROPERTY_SESSION_SONGS + 1) {
@@ -233,8 +238,10 @@ pub(crate) fn simulate(
 
 /// The songs carrying each liked combination of property tags, found once per combination
 /// (a million-track world has a few dozen combinations and thousands of listeners).
-#[derive(Default)]
-struct SongsWith {
+struct SongsWith<'a> {
+    tracks: &'a [DemoTrack],
+    /// A song's weight in a property session, per track.
+    weight: Vec<f64>,
     cache: HashMap<Vec<String>, Option<Songs>>,
 }
 
@@ -256,16 +263,21 @@ impl Songs {
     }
 }
 
-impl SongsWith {
+impl<'a> SongsWith<'a> {
+    /// Songs of `tracks`, each drawn with chance proportional to its `weight` ([tracks]).
+    fn new(tracks: &'a [DemoTrack], weight: Vec<f64>) -> Self {
+        Self {
+            tracks,
+            weight,
+            cache: HashMap::new(),
+        }
+    }
+
     /// The songs (not intros, outros or interludes) carrying every tag of `liked` (only its
-    /// first when fewer than [`MIN_PROPERTY_SONGS`] carry them all), weighted by `weight`;
-    /// `None` when `liked` is empty or no song carries it.
-    fn with(
-        &mut self,
-        liked: &[String],
-        tracks: &[DemoTrack],
-        weight: &impl Fn(usize) -> f64,
-    ) -> Option<&Songs> {
+    /// first when fewer than [`MIN_PROPERTY_SONGS`] carry them all); `None` when `liked` is
+    /// empty or no song carries it.
+    fn with(&mut self, liked: &[String]) -> Option<&Songs> {
+        let tracks = self.tracks;
         let carrying = |tags: &[String]| -> Vec<usize> {
             (0..tracks.len())
                 .filter(|&t| {
@@ -285,7 +297,7 @@ impl SongsWith {
                 let cumulative: Vec<f64> = ids
                     .iter()
                     .scan(0.0, |sum, &t| {
-                        *sum += weight(t);
+                        *sum += self.weight[t];
                         Some(*sum)
                     })
                     .collect();
@@ -303,16 +315,7 @@ fn new_taste(
     likeable: &[f64],
 ) -> ListenerTaste {
     let n_loved = 1 + rng.weighted(&[0.6, 0.3, 0.1]);
-    let mut loved: Vec<usize> = Vec::new();
-    let mut pop = style_pop.to_vec();
-    for _ in 0..n_loved {
-        if pop.iter().all(|&p| p <= 0.0) {
-            break;
-        }
-        let s = rng.weighted(&pop);
-        pop[s] = 0.0;
-        loved.push(s);
-    }
+    let loved = rng.weighted_distinct(style_pop, n_loved);
     let present = style_pop.iter().filter(|&&p| p > 0.0).count().max(1) as f64;
     let mut weights: Vec<f64> = style_pop
         .iter()
@@ -339,15 +342,11 @@ fn new_taste(
     let mut property_share = 0.0;
     if rng.chance(PROPERTY_LISTENERS) {
         let n_liked = 1 + usize::from(rng.chance(0.4));
-        let mut left = likeable.to_vec();
-        for _ in 0..n_liked {
-            if left.iter().all(|&w| w <= 0.0) {
-                break;
-            }
-            let p = rng.weighted(&left);
-            left[p] = 0.0;
-            liked_properties.push(LIKED_PROPERTIES[p].to_string());
-        }
+        liked_properties = rng
+            .weighted_distinct(likeable, n_liked)
+            .into_iter()
+            .map(|p| LIKED_PROPERTIES[p].to_string())
+            .collect();
         property_share = rng.range(PROPERTY_SESSIONS.0, PROPERTY_SESSIONS.1);
     }
     ListenerTaste {

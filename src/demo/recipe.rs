@@ -1,5 +1,6 @@
 //! The small, self-contained description a demo track is rendered from: style, the artist's
-//! timbre and properties, key, tempo, seeds and length. Rendering needs nothing else (no world, no catalog).
+//! timbre and properties, key, tempo, seeds and length. Rendering needs nothing else (no world,
+//! no catalog).
 
 use serde::{Deserialize, Serialize};
 

@@ -113,6 +113,22 @@ impl Rng {
         weights.iter().rposition(|&w| w > 0.0).unwrap_or(0)
     }
 
+    /// Up to `n` distinct indices, each drawn by [`Rng::weighted`] among those not drawn yet;
+    /// fewer when the positive weights run out.
+    pub(crate) fn weighted_distinct(&mut self, weights: &[f64], n: usize) -> Vec<usize> {
+        let mut left = weights.to_vec();
+        let mut drawn = Vec::with_capacity(n);
+        for _ in 0..n {
+            if left.iter().all(|&w| w <= 0.0) {
+                break;
+            }
+            let i = self.weighted(&left);
+            left[i] = 0.0;
+            drawn.push(i);
+        }
+        drawn
+    }
+
     /// Fisher–Yates shuffle.
     pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
@@ -182,6 +198,27 @@ mod tests {
         assert_eq!(counts[1], 0);
         let ratio = counts[2] as f64 / counts[0] as f64;
         assert!((ratio - 3.0).abs() < 0.15, "ratio {ratio}");
+    }
+
+    #[test]
+    fn distinct_draws_never_repeat_and_skip_zero_weights() {
+        let mut rng = Rng::new(5);
+        let weights = [1.0, 0.0, 3.0, 2.0];
+        let mut first = [0usize; 4];
+        for _ in 0..20_000 {
+            let drawn = rng.weighted_distinct(&weights, 2);
+            assert_eq!(drawn.len(), 2);
+            assert_ne!(drawn[0], drawn[1]);
+            assert!(!drawn.contains(&1));
+            first[drawn[0]] += 1;
+        }
+        // The first draw follows the weights: 1 : 3 : 2.
+        let ratio = first[2] as f64 / first[0] as f64;
+        assert!((ratio - 3.0).abs() < 0.25, "ratio {ratio}");
+        // Three positive weights give at most three indices, whatever is asked.
+        let mut all = rng.weighted_distinct(&weights, 10);
+        all.sort_unstable();
+        assert_eq!(all, vec![0, 2, 3]);
     }
 
     #[test]
