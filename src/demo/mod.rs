@@ -35,7 +35,7 @@ pub use catalog::{
 };
 pub use listeners::ListenerTaste;
 pub use pcm_source::DemoSource;
-pub use properties::{Properties, FAST_FROM_BPM, PROPERTY_TAGS, SLOW_BELOW_BPM};
+pub use properties::{Featured, Properties, FAST_FROM_BPM, PROPERTY_TAGS, SLOW_BELOW_BPM};
 pub use recipe::{Recipe, Timbre, TrackKind};
 pub use source::{format_source, parse_source, SourceError};
 pub use styles::Style;

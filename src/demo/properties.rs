@@ -1,5 +1,6 @@
 //! What an artist's music is like beyond its style: singing, a wide vibrato, harmony in thirds,
-//! ringing ambience, distortion, a drone, its key and its tempo. Each is drawn per artist with
+//! ringing ambience, distortion, a drone, an instrument borrowed from another style, its key and
+//! its tempo. Each is drawn per artist with
 //! odds that depend on the style, so most properties occur in several styles and vary within
 //! one (the seed's first-layer filters found such properties "across quite varied genres").
 //! Every property is a tag: naming help finds the filters that respond to one, and listeners
@@ -26,6 +27,56 @@ pub struct Properties {
     pub distortion: bool,
     /// A low tonic and fifth held under the whole track.
     pub drone: bool,
+    /// An instrument another style is known for, played over this one's arrangement; absent
+    /// in recipes written before it existed.
+    #[serde(default)]
+    pub featured: Option<Featured>,
+}
+
+/// An instrument figure a style is known for (every track of that style has it) that artists
+/// of other styles feature too, as real pianos and fiddles turn up in many genres. It carries
+/// the home style's trait tag, so a filter that hears pianos finds them in any style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Featured {
+    /// A ballad's piano: a bass note per half bar under arpeggiated chords.
+    Piano,
+    /// Country's fiddle playing the tune.
+    Fiddle,
+    /// Dub's skank: short chords on beats two and four.
+    Skank,
+    /// Chiptune's square-wave lead playing the tune.
+    SquareLead,
+}
+
+impl Featured {
+    /// Every featured instrument, in the order of [`Odds::featured`].
+    pub const ALL: [Featured; 4] = [
+        Featured::Piano,
+        Featured::Fiddle,
+        Featured::Skank,
+        Featured::SquareLead,
+    ];
+
+    /// Its tag: the home style's trait.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Featured::Piano => "piano",
+            Featured::Fiddle => "fiddle",
+            Featured::Skank => "offbeat",
+            Featured::SquareLead => "square-wave",
+        }
+    }
+
+    /// The style every track of which has it in its own arrangement.
+    pub fn home(self) -> Style {
+        match self {
+            Featured::Piano => Style::Ballad,
+            Featured::Fiddle => Style::Country,
+            Featured::Skank => Style::Dub,
+            Featured::SquareLead => Style::Chiptune,
+        }
+    }
 }
 
 /// Tracks slower than this are tagged "slow" (beats per minute).
@@ -34,13 +85,17 @@ pub const SLOW_BELOW_BPM: f32 = 85.0;
 pub const FAST_FROM_BPM: f32 = 135.0;
 
 /// Every property tag, as tracks carry them.
-pub const PROPERTY_TAGS: [&str; 11] = [
+pub const PROPERTY_TAGS: [&str; 15] = [
     "vocals",
     "vibrato",
     "vocal-thirds",
     "ambience",
     "distortion",
     "drone",
+    "piano",
+    "fiddle",
+    "offbeat",
+    "square-wave",
     "minor-key",
     "b-flat",
     "a-chord",
@@ -49,7 +104,7 @@ pub const PROPERTY_TAGS: [&str; 11] = [
 ];
 
 /// A style's odds of each property for one of its artists (vibrato and thirds given vocals;
-/// the key odds for the artist's main key).
+/// the key odds for the artist's main key; one featured instrument at most).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Odds {
     pub vocals: f64,
@@ -58,6 +113,8 @@ pub struct Odds {
     pub ambience: f64,
     pub distortion: f64,
     pub drone: f64,
+    /// Each of [`Featured::ALL`] (0 in its home style, which always has it).
+    pub featured: [f64; 4],
     /// A minor (or dorian) main key.
     pub minor: f64,
     /// A main key on B-flat.
@@ -79,6 +136,7 @@ pub fn odds(style: Style) -> Odds {
         ambience,
         distortion,
         drone,
+        featured: featured_odds(style),
         minor,
         b_flat,
         a,
@@ -101,6 +159,28 @@ pub fn odds(style: Style) -> Odds {
     }
 }
 
+/// The odds of each featured instrument (piano, fiddle, skank, square lead): pianos are common
+/// in house, jazz, ambient and chamber music, fiddles in folk and ballads, skanks in hip-hop and ska-like
+/// noise rock, square leads in gabber and house; a choir stays a cappella.
+fn featured_odds(style: Style) -> [f64; 4] {
+    match style {
+        Style::DeepHouse => [0.3, 0.0, 0.2, 0.2],
+        Style::HipHop => [0.25, 0.05, 0.25, 0.15],
+        Style::Chiptune => [0.15, 0.05, 0.15, 0.0],
+        Style::Choir => [0.0; 4],
+        Style::FolkDuet => [0.2, 0.4, 0.1, 0.0],
+        Style::Ballad => [0.0, 0.3, 0.0, 0.0],
+        Style::Ambient => [0.3, 0.2, 0.0, 0.1],
+        Style::NoiseRock => [0.1, 0.05, 0.2, 0.15],
+        Style::Drone => [0.15, 0.2, 0.0, 0.05],
+        Style::Dub => [0.15, 0.05, 0.0, 0.15],
+        Style::Country => [0.2, 0.0, 0.1, 0.0],
+        Style::SmoothJazz => [0.3, 0.15, 0.15, 0.05],
+        Style::Chamber => [0.35, 0.0, 0.0, 0.0],
+        Style::Gabber => [0.1, 0.0, 0.0, 0.35],
+    }
+}
+
 impl Properties {
     /// Draws an artist's properties with `style`'s odds.
     pub(crate) fn draw(rng: &mut Rng, style: Style) -> Properties {
@@ -115,6 +195,7 @@ impl Properties {
             ambience: rng.chance(odds.ambience),
             distortion: rng.chance(odds.distortion),
             drone: rng.chance(odds.drone),
+            featured: draw_featured(rng, &odds.featured),
         }
     }
 
@@ -130,7 +211,20 @@ impl Properties {
         ]
         .into_iter()
         .filter_map(|(on, tag)| on.then_some(tag))
+        .chain(self.featured.map(Featured::tag))
     }
+}
+
+/// One of [`Featured::ALL`] with the chances `odds` (summing to at most 1), or none.
+fn draw_featured(rng: &mut Rng, odds: &[f64; 4]) -> Option<Featured> {
+    let mut u = rng.unit();
+    for (featured, p) in Featured::ALL.into_iter().zip(odds) {
+        if u < *p {
+            return Some(featured);
+        }
+        u -= p;
+    }
+    None
 }
 
 /// An artist's main key: B-flat or A with the style's odds (any other tonic otherwise), minor
@@ -219,6 +313,17 @@ mod tests {
         assert!(common(|o| o.ambience) >= 3);
         assert!(common(|o| o.distortion) >= 3);
         assert!(common(|o| o.drone) >= 3);
+        for (i, featured) in Featured::ALL.into_iter().enumerate() {
+            assert_eq!(odds(featured.home()).featured[i], 0.0, "{featured:?}");
+            let elsewhere = Style::ALL
+                .iter()
+                .filter(|&&s| odds(s).featured[i] >= 0.15)
+                .count();
+            assert!(elsewhere >= 3, "{featured:?} in {elsewhere} styles");
+        }
+        for style in Style::ALL {
+            assert!(odds(style).featured.iter().sum::<f64>() <= 1.0, "{style:?}");
+        }
     }
 
     #[test]
@@ -267,8 +372,13 @@ mod tests {
             ambience: true,
             distortion: true,
             drone: true,
+            featured: Some(Featured::Piano),
         };
         assert!(all.tags().all(|t| PROPERTY_TAGS.contains(&t)));
-        assert_eq!(all.tags().count(), 6);
+        assert_eq!(all.tags().count(), 7);
+        for featured in Featured::ALL {
+            assert!(PROPERTY_TAGS.contains(&featured.tag()));
+            assert!(featured.home().traits().contains(&featured.tag()));
+        }
     }
 }

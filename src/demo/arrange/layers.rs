@@ -1,6 +1,6 @@
 //! What an artist's [`Properties`] add over any style's arrangement: a singer (with a wide
-//! vibrato, and a second voice a third above, when the artist has them), a drone, distortion
-//! and a ringing ambience. The styles that sing in their own way (choir, folk duet, ballad,
+//! vibrato, and a second voice a third above, when the artist has them), a drone, a featured
+//! instrument, distortion and a ringing ambience. The styles that sing in their own way (choir, folk duet, ballad,
 //! hip-hop's rap) call [`Arranger::sing`] or shape their voices themselves.
 
 use super::super::instruments::Instrument;
@@ -66,6 +66,7 @@ impl Arranger {
             distortion,
             drone,
             ambience,
+            featured,
             ..
         } = self.properties;
         let t = self.t;
@@ -83,6 +84,11 @@ impl Arranger {
             for (midi, velocity) in [(tonic, 0.9), (tonic + 7, 0.6), (tonic + 12, 0.5)] {
                 self.add(part, at, gate, midi as f32, velocity, 0);
             }
+        }
+        // Its home style plays it already. Added after the other parts, so that a recipe with
+        // and without it renders those the same.
+        if let Some(featured) = featured.filter(|f| f.home() != style) {
+            self.feature(featured);
         }
         // Noise rock and gabber distort in their own arrangements.
         if distortion && !matches!(style, Style::NoiseRock | Style::Gabber) {

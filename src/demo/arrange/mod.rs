@@ -2,8 +2,10 @@
 //! sections, and how they are mixed. The artist's [`Timbre`] sets the instruments' details, so
 //! one artist's tracks share a sound; the song (chords and tunes) comes from `compose.rs`.
 //! This module holds the arranger's tools; `patches.rs` the instruments shaped by the timbre;
-//! `per_style.rs` one arrangement per style; `layers.rs` what the artist's properties add.
+//! `per_style.rs` one arrangement per style; `figures.rs` the figures a style is known for and
+//! others feature; `layers.rs` what the artist's properties add.
 
+mod figures;
 mod layers;
 mod patches;
 mod per_style;

@@ -176,3 +176,63 @@ pub(super) fn wind(center_hz: f32, attack_secs: f32) -> Instrument {
         amp: Envelope::new(attack_secs, 1.0, 1.0, 2.0),
     })
 }
+
+/// A bowed fiddle: a filtered saw with the artist's vibrato and a scoop into each note (the
+/// part adds the body's resonances).
+pub(super) fn fiddle(t: &Timbre) -> Instrument {
+    Instrument::Synth(SynthVoice {
+        wave: Wave::Saw,
+        unison: 1,
+        detune_cents: 0.0,
+        sub: 0.0,
+        noise: 0.02,
+        filter: Some(FilterEnv {
+            cutoff_hz: 3000.0 + 2000.0 * t.brightness,
+            key_track: 0.3,
+            env_amount: 0.2,
+            decay_secs: 0.2,
+            resonance_q: 0.7,
+        }),
+        amp: Envelope::new(0.04 + 0.04 * t.softness, 0.3, 0.85, 0.12),
+        vibrato: Vibrato {
+            rate_hz: t.vibrato_rate_hz,
+            depth_cents: 16.0 * t.vibrato_amount,
+        },
+        scoop_cents: 30.0,
+        scoop_secs: 0.04,
+    })
+}
+
+/// A skank chord: a short, slightly detuned pulse.
+pub(super) fn skank(t: &Timbre) -> Instrument {
+    synth(
+        Wave::Pulse(0.35),
+        2,
+        6.0,
+        2000.0 + 1500.0 * t.brightness,
+        1.0,
+        0.05,
+        Envelope::new(0.002, 0.08, 0.0, 0.04),
+        no_vibrato(),
+    )
+}
+
+/// A game console's pulse wave of `duty` (0.5: a square), unfiltered, with a 6-Hz vibrato of
+/// `vibrato_cents`.
+pub(super) fn pulse(duty: f32, vibrato_cents: f32) -> Instrument {
+    Instrument::Synth(SynthVoice {
+        wave: Wave::Pulse(duty),
+        unison: 1,
+        detune_cents: 0.0,
+        sub: 0.0,
+        noise: 0.0,
+        filter: None,
+        amp: Envelope::new(0.002, 0.15, 0.7, 0.03),
+        vibrato: Vibrato {
+            rate_hz: 6.0,
+            depth_cents: vibrato_cents,
+        },
+        scoop_cents: 0.0,
+        scoop_secs: 0.0,
+    })
+}

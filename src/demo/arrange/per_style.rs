@@ -1,7 +1,8 @@
 //! One arrangement per style: its instruments, patterns, sections and mix.
 
 use super::patches::{
-    bell, drum, electric_piano, no_vibrato, organ, piano, pluck, sub_bass, synth, voice, wind,
+    bell, drum, electric_piano, no_vibrato, organ, piano, pluck, pulse, sub_bass, synth, voice,
+    wind,
 };
 use super::{Arranger, Line};
 use crate::demo::compose::{pattern_hits, FormFamily, SectionKind, STEPS_PER_BAR, VOWELS};
@@ -295,32 +296,8 @@ pub(super) fn chiptune(a: &mut Arranger) {
     a.layout(FormFamily::Song, unit, 1);
     let reg = i32::from(t.register_semitones / 2);
     let duty = [0.125, 0.25, 0.25][usize::from(t.variant) % 3];
-    let pulse = |duty: f32, vib: f32| {
-        Instrument::Synth(SynthVoice {
-            wave: Wave::Pulse(duty),
-            unison: 1,
-            detune_cents: 0.0,
-            sub: 0.0,
-            noise: 0.0,
-            filter: None,
-            amp: Envelope::new(0.002, 0.15, 0.7, 0.03),
-            vibrato: Vibrato {
-                rate_hz: 6.0,
-                depth_cents: vib,
-            },
-            scoop_cents: 0.0,
-            scoop_secs: 0.0,
-        })
-    };
     // The lead is a square wave (odd harmonics only), the arpeggios a narrower pulse.
-    let lead = a.part(pulse(0.5, 12.0 * t.vibrato_amount), 0.32, 0.0);
-    a.melody(
-        lead,
-        Line {
-            gate: 0.85,
-            ..Line::new(74 + reg, 1)
-        },
-    );
+    a.square_lead(0.32, 1);
     let arp = a.part(pulse(duty, 0.0), 0.16, 0.0);
     a.arp(
         arp,
@@ -497,9 +474,7 @@ pub(super) fn ballad(a: &mut Arranger) {
     let t = a.t;
     a.layout(FormFamily::Song, 4, 1);
     a.humanise_secs = 0.008;
-    let piano_part = a.part(piano(&t), 0.4, 0.3);
-    a.bass(piano_part, 36, &[(0, 8, 0), (8, 8, 12)], 0, 0.7);
-    a.arp(piano_part, (55, 72), 2, 0, 0.45);
+    a.piano_accompaniment(0.4, 0.3);
     let center = if t.female { 69 } else { 61 } + i32::from(t.register_semitones / 2);
     // Most ballad singers have a wide, regular vibrato of 5–6.5 Hz on every sung note.
     a.sing(center, 8, 1, 0.5, 0.35);
@@ -862,33 +837,7 @@ pub(super) fn dub(a: &mut Arranger) {
     ];
     a.bass(bass, 33, riffs[usize::from(t.variant) % 3], 1, 0.95);
     // The skank: short chords on the off-beats, into the echo.
-    let skank_patch = synth(
-        Wave::Pulse(0.35),
-        2,
-        6.0,
-        2000.0 + 1500.0 * t.brightness,
-        1.0,
-        0.05,
-        Envelope::new(0.002, 0.08, 0.0, 0.04),
-        no_vibrato(),
-    );
-    let skank = a.part(skank_patch, 0.3, 0.2);
-    a.parts[skank].echo_send = 0.35;
-    a.post(skank, PostFx::Highpass { cutoff_hz: 350.0 });
-    a.comp(
-        skank,
-        (58, 72),
-        3,
-        [
-            "",
-            "....x.......x...",
-            "....x.......x...",
-            "....x.......x...",
-        ],
-        1.0,
-        0.0,
-        0.8,
-    );
+    a.skank(0.3, 0.2);
     let melodica = a.part(
         Instrument::Synth(SynthVoice {
             wave: Wave::Pulse(0.4),
@@ -960,40 +909,7 @@ pub(super) fn country(a: &mut Arranger) {
         0.05,
     );
     a.bass(bass, 28, &[(0, 6, 0), (8, 6, 7)], 1, 0.9);
-    let fiddle_patch = Instrument::Synth(SynthVoice {
-        wave: Wave::Saw,
-        unison: 1,
-        detune_cents: 0.0,
-        sub: 0.0,
-        noise: 0.02,
-        filter: Some(FilterEnv {
-            cutoff_hz: 3000.0 + 2000.0 * t.brightness,
-            key_track: 0.3,
-            env_amount: 0.2,
-            decay_secs: 0.2,
-            resonance_q: 0.7,
-        }),
-        amp: Envelope::new(0.04 + 0.04 * t.softness, 0.3, 0.85, 0.12),
-        vibrato: Vibrato {
-            rate_hz: t.vibrato_rate_hz,
-            depth_cents: 16.0 * t.vibrato_amount,
-        },
-        scoop_cents: 30.0,
-        scoop_secs: 0.04,
-    });
-    let fiddle = a.part(fiddle_patch, 0.3, 0.2);
-    a.post(
-        fiddle,
-        PostFx::Body {
-            freqs_hz: [450.0, 1200.0, 2900.0],
-            q: 2.5,
-            mix: 0.6,
-        },
-    );
-    a.melody(
-        fiddle,
-        Line::new(74 + i32::from(t.register_semitones / 2), 2),
-    );
+    a.fiddle_tune(0.3, 0.2, 2);
     let snare = a.part(drum(DrumKind::Brush, &t), 0.3, 0.1);
     a.drums(
         snare,
