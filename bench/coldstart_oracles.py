@@ -20,6 +20,7 @@ import sys
 import numpy as np
 
 PROPERTIES = ["vocals", "vibrato", "vocal-thirds", "ambience", "distortion", "drone",
+              "piano", "fiddle", "offbeat", "square-wave",
               "minor-key", "b-flat", "a-chord", "slow", "fast"]
 
 
