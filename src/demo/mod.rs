@@ -39,7 +39,7 @@ pub use properties::{Featured, Properties, FAST_FROM_BPM, PROPERTY_TAGS, SLOW_BE
 pub use recipe::{Recipe, Timbre, TrackKind};
 pub use source::{format_source, parse_source, SourceError};
 pub use styles::Style;
-pub use synth::{render, render_excerpt, write_wav, TrackRenderer, CHUNK_SAMPLES};
+pub use synth::{render, render_excerpt, write_wav, TrackRenderer, CHUNK_SAMPLES, HISS_AMPLITUDE};
 pub use theory::{Key, Mode};
 
 /// Size and seed of a demo world.

@@ -549,6 +549,7 @@ impl Arranger {
             master_gain: self.master_gain,
             length_samples: self.length_samples,
             fade_out_secs: TAIL_SECS as f32 * 0.8,
+            hiss_seed: part_seed(self.performance_seed, usize::MAX),
         }
     }
 
