@@ -802,7 +802,7 @@ fn energy_after_beats(recipe: &Recipe, x: &[f32]) -> (f64, f64) {
         let Some(frame) = x.get(at..at + window) else {
             break;
         };
-        by_parity[k % 2] += frame.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>();
+        by_parity[k % 2] += power(frame);
     }
     (by_parity[0], by_parity[1])
 }
@@ -1070,8 +1070,9 @@ fn flatness(spectra: &mut Spectra, x: &[f32], lo_hz: f64, hi_hz: f64) -> f64 {
     let frames = spectra.frames(x, win, 2048);
     let bin_hz = SR / win as f64;
     let (lo, hi) = ((lo_hz / bin_hz) as usize, (hi_hz / bin_hz) as usize);
-    // White noise uniform in ±a has variance a²/3; a Hann window of `win` sums w² to 3·win/8.
-    let hiss = f64::from(demo::HISS_AMPLITUDE).powi(2) / 3.0 * 3.0 * win as f64 / 8.0;
+    // A bin's mean power: white noise uniform in ±a has variance a²/3, and a Hann window of
+    // `win` sums w² to 3·win/8.
+    let hiss = f64::from(demo::HISS_AMPLITUDE).powi(2) * win as f64 / 8.0;
     let values: Vec<f64> = frames
         .iter()
         .map(|f| {

@@ -1,6 +1,6 @@
 //! What an artist's music is like beyond its style: singing, a wide vibrato, harmony in thirds,
-//! ringing ambience, distortion, a drone, an instrument borrowed from another style, its key and
-//! its tempo. Each is drawn per artist with
+//! ringing ambience, distortion, a drone, an instrument borrowed from another style, its key
+//! and its tempo. Each is drawn per artist with
 //! odds that depend on the style, so most properties occur in several styles and vary within
 //! one (the seed's first-layer filters found such properties "across quite varied genres").
 //! Every property is a tag: naming help finds the filters that respond to one, and listeners
@@ -160,8 +160,8 @@ pub fn odds(style: Style) -> Odds {
 }
 
 /// The odds of each featured instrument (piano, fiddle, skank, square lead): pianos are common
-/// in house, jazz, ambient and chamber music, fiddles in folk and ballads, skanks in hip-hop and ska-like
-/// noise rock, square leads in gabber and house; a choir stays a cappella.
+/// in house, jazz, ambient and chamber music, fiddles in folk and ballads, skanks in hip-hop
+/// and ska-like noise rock, square leads in gabber and house; a choir stays a cappella.
 fn featured_odds(style: Style) -> [f64; 4] {
     match style {
         Style::DeepHouse => [0.3, 0.0, 0.2, 0.2],
@@ -217,14 +217,9 @@ impl Properties {
 
 /// One of [`Featured::ALL`] with the chances `odds` (summing to at most 1), or none.
 fn draw_featured(rng: &mut Rng, odds: &[f64; 4]) -> Option<Featured> {
-    let mut u = rng.unit();
-    for (featured, p) in Featured::ALL.into_iter().zip(odds) {
-        if u < *p {
-            return Some(featured);
-        }
-        u -= p;
-    }
-    None
+    let none = (1.0 - odds.iter().sum::<f64>()).max(0.0);
+    let weights = [odds[0], odds[1], odds[2], odds[3], none];
+    Featured::ALL.get(rng.weighted(&weights)).copied()
 }
 
 /// An artist's main key: B-flat or A with the style's odds (any other tonic otherwise), minor

@@ -1,7 +1,8 @@
 //! What an artist's [`Properties`] add over any style's arrangement: a singer (with a wide
 //! vibrato, and a second voice a third above, when the artist has them), a drone, a featured
-//! instrument, distortion and a ringing ambience. The styles that sing in their own way (choir, folk duet, ballad,
-//! hip-hop's rap) call [`Arranger::sing`] or shape their voices themselves.
+//! instrument, distortion and a ringing ambience. The styles that sing in their own way
+//! (choir, folk duet, ballad, hip-hop's rap) call [`Arranger::sing`] or shape their voices
+//! themselves.
 
 use super::super::instruments::Instrument;
 use super::super::properties::Properties;
