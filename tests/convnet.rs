@@ -824,6 +824,8 @@ mod training {
             patience: 10,
             seed: 5,
             threads: 2,
+            // A short average (~10 steps) for runs of a few dozen steps; resuming must restore it.
+            average_decay: 0.9,
             ..TrainSettings::default()
         }
     }
@@ -1037,6 +1039,31 @@ mod training {
                 .fold(0.0f32, f32::max);
             assert!(worst <= 1e-5, "{}: differs by {worst}", sa.name);
         }
+    }
+
+    #[test]
+    fn a_run_without_a_weight_average_resumes_with_one_started_at_its_weights() {
+        let source = Bands { tracks: 96 };
+        let objective = Objective::Mse {
+            factors: band_factors(96),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let plain = TrainSettings {
+            average_decay: 0.0,
+            ..settings(1)
+        };
+        let (first, _) = run(&source, &objective, &plain, dir.path(), false, None);
+        assert_eq!(first.unwrap().history.len(), 2);
+        let (second, _) = run(&source, &objective, &settings(2), dir.path(), true, None);
+        let second = second.unwrap();
+        assert_eq!(
+            second.history.len(),
+            3,
+            "epochs 0 and 1 kept, epoch 2 trained"
+        );
+        // Epoch 2 validates the average, started at epoch 1's weights: finite and comparable.
+        let (one, two) = (second.history[1].valid_loss, second.history[2].valid_loss);
+        assert!(two.is_finite() && two < 2.0 * one, "{one} → {two}");
     }
 
     /// Bands, with some tracks broken.

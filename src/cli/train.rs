@@ -39,6 +39,10 @@ pub struct Args {
     /// Epochs without a better validation loss before stopping.
     #[arg(long)]
     patience: Option<usize>,
+    /// Decay of the running average of the weights that is validated and saved (0: the
+    /// trained weights themselves) [default: 0.99].
+    #[arg(long)]
+    average_decay: Option<f64>,
     /// What to minimise: MSE to the unit-norm factors, or the paper's weighted prediction error.
     #[arg(long, value_enum, default_value_t = ObjectiveArg::Mse)]
     objective: ObjectiveArg,
@@ -83,6 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     settings.momentum = args.momentum.unwrap_or(settings.momentum);
     settings.patience = args.patience.unwrap_or(settings.patience);
     settings.dropout = args.dropout.unwrap_or(settings.dropout);
+    settings.average_decay = args.average_decay.unwrap_or(settings.average_decay);
     settings.seed = args.seed;
     settings.threads = args.threads.unwrap_or(0);
     options.wmf.threads = settings.threads;

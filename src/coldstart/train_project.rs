@@ -74,6 +74,9 @@ pub fn project_settings(objective: ObjectiveKind) -> TrainSettings {
         momentum: 0.9,
         dropout: 0.1,
         patience: 10,
+        // The iterates of so large a step jump around the minimum; their average is nearer
+        // it (`convnet::weight_average`). 0.99 averages over ~100 steps, about an epoch.
+        average_decay: 0.99,
         ..TrainSettings::default()
     }
 }

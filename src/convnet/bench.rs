@@ -181,9 +181,9 @@ impl fmt::Display for TrainBenchFigures {
     }
 }
 
-/// Times training steps of `config` (MSE objective, dropout 0.5, Nesterov SGD) on one batch of
-/// `batch` random normalised crops with `threads` threads, for at least `min_duration` (and at
-/// least 3 steps), or until `cancel` is set.
+/// Times training steps of `config` (MSE objective, dropout 0.5, Nesterov SGD, weight average)
+/// on one batch of `batch` random normalised crops with `threads` threads, for at least
+/// `min_duration` (and at least 3 steps), or until `cancel` is set.
 pub fn bench_train(
     config: &ConvnetConfig,
     batch: usize,
@@ -193,8 +193,10 @@ pub fn bench_train(
 ) -> Result<TrainBenchFigures, TrainError> {
     let batch = batch.max(1);
     let threads = threads.max(1);
+    // The weight average as `deepcuts train` keeps it, so the figures are the real loop's.
     let settings = TrainSettings {
         threads,
+        average_decay: 0.99,
         ..TrainSettings::default()
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);

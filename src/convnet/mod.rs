@@ -17,6 +17,7 @@ pub mod pooling;
 pub mod temporal_conv;
 pub mod threads;
 pub mod train;
+pub mod weight_average;
 pub mod weights;
 pub mod winograd;
 

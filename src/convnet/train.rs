@@ -23,6 +23,7 @@ use super::config::{
 use super::loss::{confidence, mse_loss, unit_norm, wpe_loss, WpeBatch};
 use super::model::{swap_kernel_layout, ConvnetModel};
 use super::optimiser::NesterovSgd;
+use super::weight_average::WeightAverage;
 use super::weights::{
     tensor_specs, write_tensor_file, ConvnetWeights, TensorFile, TensorSpec, WeightsError,
     CONFIG_METADATA_KEY,
@@ -35,6 +36,8 @@ pub const WEIGHTS_FILE: &str = "weights.safetensors";
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 /// Per-epoch losses, JSON.
 pub const HISTORY_FILE: &str = "history.json";
+/// Name prefix of the weight average's parameters in the checkpoint.
+const AVERAGE_PREFIX: &str = "average.";
 /// Metadata key of the loop state in the checkpoint.
 const STATE_METADATA_KEY: &str = "train_state";
 /// Batches the loader prepares ahead of the optimiser.
@@ -95,6 +98,10 @@ pub struct TrainSettings {
     pub seed: u64,
     /// Worker threads for the optimiser (0: one per core).
     pub threads: usize,
+    /// Decay in [0, 1) of the running average of the weights that is validated and saved
+    /// (`weight_average`); 0 validates and saves the trained weights themselves.
+    #[serde(default)]
+    pub average_decay: f64,
 }
 
 impl Default for TrainSettings {
@@ -110,6 +117,7 @@ impl Default for TrainSettings {
             augment: true,
             seed: 0,
             threads: 0,
+            average_decay: 0.0,
         }
     }
 }
@@ -207,6 +215,9 @@ struct LoopState {
     best_valid_loss: Option<f64>,
     history: Vec<EpochRecord>,
     skipped: Vec<TrackIssue>,
+    /// Updates of the weight average so far (its warm-up depends on them).
+    #[serde(default)]
+    average_steps: u64,
 }
 
 /// One prepared minibatch.
@@ -249,6 +260,8 @@ impl BatchTarget {
 pub struct Trainer {
     model: ConvnetModel,
     optimiser: NesterovSgd,
+    /// The running average of the weights, when the settings ask for one.
+    average: Option<WeightAverage>,
 }
 
 impl Trainer {
@@ -266,11 +279,29 @@ impl Trainer {
             settings.momentum,
             settings.weight_decay,
         )?;
-        Ok(Self { model, optimiser })
+        let average = if settings.average_decay > 0.0 {
+            let copy = ConvnetModel::from_weights(weights, DType::F32, &Device::Cpu)?;
+            Some(WeightAverage::new(copy, settings.average_decay, 0))
+        } else {
+            None
+        };
+        Ok(Self {
+            model,
+            optimiser,
+            average,
+        })
     }
 
+    /// The model being trained.
     pub fn model(&self) -> &ConvnetModel {
         &self.model
+    }
+
+    /// The model that is validated and saved: the weight average, or the trained model.
+    pub fn validated_model(&self) -> &ConvnetModel {
+        self.average
+            .as_ref()
+            .map_or(&self.model, WeightAverage::model)
     }
 
     /// Forward, backward and update on one batch; returns the batch loss (before the update).
@@ -281,12 +312,17 @@ impl Trainer {
         let loss = batch.target.loss(&outputs.out)?;
         let grads = loss.backward()?;
         self.optimiser.step(&grads)?;
+        if let Some(average) = &mut self.average {
+            average.update(&self.model)?;
+        }
         Ok(f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?))
     }
 
-    /// The loss of one batch without dropout or update.
+    /// The loss of the validated model on one batch, without dropout or update.
     pub fn evaluate(&self, batch: &PreparedBatch) -> Result<f64, TrainError> {
-        let outputs = self.model.forward_normalised(&batch.x, None, false)?;
+        let outputs = self
+            .validated_model()
+            .forward_normalised(&batch.x, None, false)?;
         let loss = batch.target.loss(&outputs.out)?.detach();
         Ok(f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?))
     }
@@ -685,8 +721,9 @@ impl Run<'_> {
         self.out_dir.join(WEIGHTS_FILE)
     }
 
-    /// Writes the checkpoint (weights, momentum, loop state) and the history, atomically.
-    fn save_checkpoint(&self, trainer: &Trainer) -> Result<(), TrainError> {
+    /// Writes the checkpoint (weights, momentum, weight average, loop state) and the history,
+    /// atomically.
+    fn save_checkpoint(&mut self, trainer: &Trainer) -> Result<(), TrainError> {
         let weights = trainer.model().to_weights()?;
         let velocities: Vec<Vec<f32>> = parameter_specs(self.config)
             .iter()
@@ -706,6 +743,28 @@ impl Run<'_> {
                 .into_iter()
                 .zip(velocities.iter().map(Vec::as_slice)),
         );
+        let average = trainer
+            .average
+            .as_ref()
+            .map(|average| average.model().to_weights())
+            .transpose()?;
+        if let Some(average) = &average {
+            let parameters = average
+                .tensors()
+                .into_iter()
+                .filter(|(spec, _)| !spec.name.starts_with("input."));
+            tensors.extend(parameters.map(|(spec, data)| {
+                let name = format!("{AVERAGE_PREFIX}{}", spec.name);
+                (
+                    TensorSpec {
+                        name,
+                        shape: spec.shape,
+                    },
+                    data,
+                )
+            }));
+        }
+        self.state.average_steps = trainer.average.as_ref().map_or(0, WeightAverage::steps);
         let mut metadata = weights.metadata();
         let state = serde_json::to_string(&self.state)
             .expect("the loop state is plain numbers and strings");
@@ -738,7 +797,10 @@ impl Run<'_> {
         if improved {
             self.state.best_valid_loss = Some(record.valid_loss);
             self.state.best_epoch = record.epoch;
-            trainer.model().to_weights()?.save(&self.weights_path())?;
+            trainer
+                .validated_model()
+                .to_weights()?
+                .save(&self.weights_path())?;
         }
         self.state.epochs_done = record.epoch;
         self.state.history.push(record);
@@ -791,10 +853,11 @@ fn validate(job: &TrainJob<'_>) -> Result<(), TrainError> {
         || settings.learning_rate.is_nan()
         || settings.learning_rate <= 0.0
         || !(0.0..1.0).contains(&settings.momentum)
+        || !(0.0..1.0).contains(&settings.average_decay)
     {
         return invalid(format!(
-            "settings need batch_size ≥ 1, 0 ≤ dropout < 1, learning_rate > 0 and \
-             0 ≤ momentum < 1 (got {settings:?})"
+            "settings need batch_size ≥ 1, 0 ≤ dropout < 1, learning_rate > 0, \
+             0 ≤ momentum < 1 and 0 ≤ average_decay < 1 (got {settings:?})"
         ));
     }
     match objective {
@@ -1073,5 +1136,34 @@ fn load_checkpoint(
         })
         .collect::<Result<Vec<_>, TrainError>>()?;
     trainer.optimiser.set_velocities(velocities)?;
+    if settings.average_decay > 0.0 {
+        // A checkpoint of a run without an average starts one at its weights.
+        let mut missing = false;
+        let mut trained = weights.tensors().into_iter();
+        let averaged = ConvnetWeights::from_tensors(config, |spec| {
+            let (_, own) = trained.next().expect("both follow tensor_specs");
+            if spec.name.starts_with("input.") {
+                return Ok(own.to_vec());
+            }
+            let stored = TensorSpec {
+                name: format!("{AVERAGE_PREFIX}{}", spec.name),
+                shape: spec.shape.clone(),
+            };
+            file.take(&stored).or_else(|error| match error {
+                WeightsError::Missing { .. } => {
+                    missing = true;
+                    Ok(Vec::new())
+                }
+                other => Err(other),
+            })
+        })?;
+        let (averaged, steps) = if missing {
+            (weights.clone(), 0)
+        } else {
+            (averaged, state.average_steps)
+        };
+        let model = ConvnetModel::from_weights(&averaged, DType::F32, &Device::Cpu)?;
+        trainer.average = Some(WeightAverage::new(model, settings.average_decay, steps));
+    }
     Ok((trainer, state))
 }
