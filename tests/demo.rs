@@ -1247,7 +1247,7 @@ fn styles_are_told_apart_by_their_spectra_and_artists_keep_their_sound() {
 #[test]
 fn the_catalog_has_every_style_and_well_formed_albums() {
     let world = generate(&WorldConfig::default());
-    assert_eq!(world.tracks.len(), 3000);
+    assert_eq!(world.tracks.len(), WorldConfig::default().tracks);
     let styles: HashSet<Style> = world.tracks.iter().map(|t| t.style).collect();
     assert_eq!(styles.len(), Style::ALL.len());
     for style in Style::ALL {

@@ -643,7 +643,8 @@ fn the_shipped_demo_model_is_the_network_trained_on_the_default_world() {
 
     // It loads, and on test tracks it never trained on it tells styles apart: each track's
     // nearest other track by cosine of predicted factors shares its style far above chance.
-    let split = TrackSplit::read(&project.layout().path("split.tsv"), 3000).unwrap();
+    let split =
+        TrackSplit::read(&project.layout().path("split.tsv"), manifest.world.tracks).unwrap();
     let world = demo::generate(&manifest.world);
     let styles = ["dub", "gabber", "ambient", "smooth-jazz"];
     let mut picked: Vec<(usize, &str)> = Vec::new();
@@ -752,16 +753,18 @@ fn a_first_pass_predicts_and_maps_a_spread_sample_before_the_rest() {
             .starts_with("first pass: 8 tracks spread over the collection"),
         "{events:?}"
     );
+    let tracks = demo::WorldConfig::default().tracks;
+    let rest = format!("{} tracks to do", tracks - 8);
     assert!(
-        events[6].1.starts_with("stale: 2992 tracks to do"),
+        events[6].1.starts_with(&format!("stale: {rest}")),
         "{events:?}"
     );
 
-    // The sample: every 375th track, from the first.
-    let sample: Vec<usize> = (0..8).map(|i| i * 375).collect();
+    // The sample: every (tracks/8)th track, from the first.
+    let sample: Vec<usize> = (0..8).map(|i| i * tracks / 8).collect();
     let project = Project::open(&root).unwrap();
     let store = open_store(&project, Shard::ALL).unwrap();
-    let done: Vec<usize> = (0..3000)
+    let done: Vec<usize> = (0..tracks)
         .filter(|&row| store.status(row) == RowStatus::Done)
         .collect();
     assert_eq!(done, sample);
@@ -769,10 +772,10 @@ fn a_first_pass_predicts_and_maps_a_spread_sample_before_the_rest() {
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root.join("predict/report.json")).unwrap()).unwrap();
     assert_eq!(report["predicted"], 8, "{report}");
-    assert_eq!(report["skipped"].as_array().unwrap().len(), 2992);
+    assert_eq!(report["skipped"].as_array().unwrap().len(), tracks - 8);
     // The map: a point for each of them and none for the rest.
     let map: Array2<f32> = ndarray_npy::read_npy(root.join("maps/tsne.npy")).unwrap();
-    let mapped: Vec<usize> = (0..3000)
+    let mapped: Vec<usize> = (0..tracks)
         .filter(|&row| map.row(row).iter().all(|v| v.is_finite()))
         .collect();
     assert_eq!(mapped, sample);
@@ -785,6 +788,6 @@ fn a_first_pass_predicts_and_maps_a_spread_sample_before_the_rest() {
     }
     assert_eq!(
         stage_status(&project, Features).unwrap().state,
-        StageState::Stale("2992 tracks to do".into())
+        StageState::Stale(rest)
     );
 }

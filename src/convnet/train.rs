@@ -215,7 +215,8 @@ struct LoopState {
     best_valid_loss: Option<f64>,
     history: Vec<EpochRecord>,
     skipped: Vec<TrackIssue>,
-    /// Updates of the weight average so far (its warm-up depends on them).
+    /// SGD steps the weight average has seen (its warm-up and its every-4th-step updates
+    /// depend on them).
     #[serde(default)]
     average_steps: u64,
 }

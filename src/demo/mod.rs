@@ -51,11 +51,15 @@ pub struct WorldConfig {
 }
 
 impl Default for WorldConfig {
-    /// 3000 tracks (about 14 artists and 200 tracks per style) and 2000 listeners.
+    /// 4000 tracks (about 15 artists and 285 tracks per style) and 2700 listeners: the convnet
+    /// learns from 3200 of them. The training data limits it (the training loss ends at 60 % of
+    /// the validation loss): with 3000 tracks and 2000 listeners it closed 42 and 56 % of the
+    /// cold-start AUC gap on two seeds, with these 52–58 % on three and 46–51 % on three others,
+    /// and the whole pipeline takes about 10 minutes on two cores.
     fn default() -> Self {
         Self {
-            tracks: 3000,
-            users: 2000,
+            tracks: 4000,
+            users: 2700,
             seed: 1,
         }
     }
