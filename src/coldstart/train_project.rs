@@ -16,7 +16,7 @@ use crate::cf::wmf::{Factors, IterationReport, WmfConfig};
 use crate::convnet::train::{
     self, Objective, TrainEvent, TrainJob, TrainOutcome, TrainSettings, WpeTargets,
 };
-use crate::convnet::ConvnetConfig;
+use crate::convnet::{weight_average, ConvnetConfig};
 use crate::features::{self, FeatureStore, Shard};
 use crate::predict::missing_features;
 use crate::project::cf_stage::play_matrix;
@@ -75,8 +75,8 @@ pub fn project_settings(objective: ObjectiveKind) -> TrainSettings {
         dropout: 0.1,
         patience: 10,
         // The iterates of so large a step jump around the minimum; their average is nearer
-        // it (`convnet::weight_average`). 0.99 averages over ~100 steps, about an epoch.
-        average_decay: 0.99,
+        // it (`convnet::weight_average`).
+        average_decay: weight_average::DEFAULT_DECAY,
         ..TrainSettings::default()
     }
 }

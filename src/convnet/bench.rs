@@ -15,6 +15,7 @@ use super::engine::{InferDevice, InferEngine};
 use super::infer::{InferError, InferOptions};
 use super::loss::unit_norm;
 use super::train::{BatchTarget, PreparedBatch, TrainError, TrainSettings, Trainer};
+use super::weight_average;
 use super::weights::ConvnetWeights;
 use crate::gpu::convnet::KernelTime;
 
@@ -196,7 +197,7 @@ pub fn bench_train(
     // The weight average as `deepcuts train` keeps it, so the figures are the real loop's.
     let settings = TrainSettings {
         threads,
-        average_decay: 0.99,
+        average_decay: weight_average::DEFAULT_DECAY,
         ..TrainSettings::default()
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);

@@ -9,6 +9,9 @@ use candle_core::{CpuStorage, InplaceOp2, Layout, Result};
 
 use super::model::ConvnetModel;
 
+/// The decay `deepcuts train` averages with: about 100 steps, an epoch of the demo world.
+pub const DEFAULT_DECAY: f64 = 0.99;
+
 /// The average takes in the trained weights every `EVERY` SGD steps, with the decay raised to
 /// that power so that its horizon in steps stays the same: a pass over the `paper` network's
 /// 9.4 M parameters is memory-bound and cost 5 % of a training step at batch 32 (131 against
