@@ -745,8 +745,8 @@ mod training {
 
     use deepcuts::convnet::infer::InferOptions;
     use deepcuts::convnet::train::{
-        train, EpochRecord, ExcerptSource, Objective, SourceError, Split, StopReason, TrainError,
-        TrainEvent, TrainJob, TrainOutcome, TrainSettings, WpeTargets, CHECKPOINT_FILE,
+        train, EpochRecord, ExcerptSource, LrSchedule, Objective, SourceError, Split, StopReason,
+        TrainError, TrainEvent, TrainJob, TrainOutcome, TrainSettings, WpeTargets, CHECKPOINT_FILE,
         HISTORY_FILE,
     };
     use deepcuts::convnet::{ConvnetConfig, ConvnetWeights, CpuConvnet};
@@ -979,22 +979,21 @@ mod training {
         let objective = Objective::Mse {
             factors: band_factors(96),
         };
+        // Masks and a schedule too: a resumed run replays the same masks and learning rates.
+        let settings = TrainSettings {
+            masks: 1,
+            schedule: LrSchedule::Cosine,
+            ..settings(3)
+        };
         let straight = tempfile::tempdir().unwrap();
-        let (whole, _) = run(
-            &source,
-            &objective,
-            &settings(3),
-            straight.path(),
-            false,
-            None,
-        );
+        let (whole, _) = run(&source, &objective, &settings, straight.path(), false, None);
         let whole = whole.unwrap();
 
         let interrupted = tempfile::tempdir().unwrap();
         let (first, _) = run(
             &source,
             &objective,
-            &settings(3),
+            &settings,
             interrupted.path(),
             false,
             Some(1),
@@ -1010,7 +1009,7 @@ mod training {
         let (second, events) = run(
             &source,
             &objective,
-            &settings(3),
+            &settings,
             interrupted.path(),
             true,
             None,
@@ -1039,6 +1038,29 @@ mod training {
                 .fold(0.0f32, f32::max);
             assert!(worst <= 1e-5, "{}: differs by {worst}", sa.name);
         }
+    }
+
+    #[test]
+    fn the_cosine_schedule_halves_the_rate_midway_and_nears_zero_at_the_end() {
+        let cosine = TrainSettings {
+            learning_rate: 0.8,
+            max_epochs: 10,
+            schedule: LrSchedule::Cosine,
+            ..TrainSettings::default()
+        };
+        // Epoch e is (e - 1)/10 of the way: 0.4·(1 + cos(π·k/10)).
+        assert_eq!(cosine.learning_rate_at(1), 0.8);
+        assert!((cosine.learning_rate_at(6) - 0.4).abs() < 1e-12);
+        let last = 0.4 * (1.0 - (0.1 * std::f64::consts::PI).cos());
+        assert!((cosine.learning_rate_at(10) - last).abs() < 1e-12);
+        assert!(last < 0.02);
+        let rates: Vec<f64> = (1..=10).map(|e| cosine.learning_rate_at(e)).collect();
+        assert!(rates.windows(2).all(|w| w[1] < w[0]), "{rates:?}");
+        let constant = TrainSettings {
+            schedule: LrSchedule::Constant,
+            ..cosine
+        };
+        assert!((1..=12).all(|e| constant.learning_rate_at(e) == 0.8));
     }
 
     #[test]

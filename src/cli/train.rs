@@ -11,7 +11,8 @@ use super::{interrupt, progress, Outcome};
 use crate::coldstart::{
     train_project, ObjectiveKind, SplitOptions, TrainOptions, TrainPlan, TrainProgress,
 };
-use crate::convnet::train::{StopReason, TrainEvent};
+use crate::convnet::train::{LrSchedule, StopReason, TrainEvent};
+use crate::convnet::weight_average;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,9 +41,20 @@ pub struct Args {
     #[arg(long)]
     patience: Option<usize>,
     /// Decay of the running average of the weights that is validated and saved (0: the
-    /// trained weights themselves) [default: 0.99].
+    /// trained weights themselves).
+    #[arg(long, default_value_t = weight_average::DEFAULT_DECAY)]
+    average_decay: f64,
+    /// L2 penalty on the weights, added to their gradient.
     #[arg(long)]
-    average_decay: Option<f64>,
+    weight_decay: Option<f64>,
+    /// SpecAugment-style masks per training crop: N bands of mel bins and N spans of frames
+    /// hidden (0: none).
+    #[arg(long)]
+    masks: Option<usize>,
+    /// How the learning rate moves over the epochs: the same throughout, or down a half
+    /// cosine to near 0 at the last epoch.
+    #[arg(long, value_enum)]
+    schedule: Option<ScheduleArg>,
     /// What to minimise: MSE to the unit-norm factors, or the paper's weighted prediction error.
     #[arg(long, value_enum, default_value_t = ObjectiveArg::Mse)]
     objective: ObjectiveArg,
@@ -58,6 +70,12 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ScheduleArg {
+    Constant,
+    Cosine,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -87,7 +105,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     settings.momentum = args.momentum.unwrap_or(settings.momentum);
     settings.patience = args.patience.unwrap_or(settings.patience);
     settings.dropout = args.dropout.unwrap_or(settings.dropout);
-    settings.average_decay = args.average_decay.unwrap_or(settings.average_decay);
+    settings.average_decay = args.average_decay;
+    settings.weight_decay = args.weight_decay.unwrap_or(settings.weight_decay);
+    settings.masks = args.masks.unwrap_or(settings.masks);
+    settings.schedule = match args.schedule {
+        Some(ScheduleArg::Constant) => LrSchedule::Constant,
+        Some(ScheduleArg::Cosine) => LrSchedule::Cosine,
+        None => settings.schedule,
+    };
     settings.seed = args.seed;
     settings.threads = args.threads.unwrap_or(0);
     options.wmf.threads = settings.threads;

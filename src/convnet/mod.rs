@@ -2,6 +2,7 @@
 //! configuration, weights files, a candle model for training, a fast CPU inference path,
 //! one inference interface over it and the GPU path (`crate::gpu`), and training.
 
+mod augment;
 pub mod bench;
 pub mod config;
 pub mod conv_block;

@@ -17,6 +17,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use super::augment::mask_crop;
 use super::config::{
     ConvnetConfig, CENTRE_CROP_OFFSET, CROP_FRAMES, EXCERPT_FRAMES, MAX_CROP_OFFSET,
 };
@@ -102,6 +103,41 @@ pub struct TrainSettings {
     /// (`weight_average`); 0 validates and saves the trained weights themselves.
     #[serde(default)]
     pub average_decay: f64,
+    /// SpecAugment-style masks per training crop: this many bands of up to an eighth of the
+    /// mel bins and as many spans of up to a tenth of the frames are set to the bin's mean
+    /// (0 after normalisation). 0: none.
+    #[serde(default)]
+    pub masks: usize,
+    /// How the learning rate moves over the epochs.
+    #[serde(default)]
+    pub schedule: LrSchedule,
+}
+
+/// The learning rate of each epoch, from the settings' `learning_rate`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// The same rate every epoch.
+    #[default]
+    Constant,
+    /// Half a cosine from the full rate at epoch 1 to near 0 after `max_epochs`
+    /// (Loshchilov & Hutter 2017, without restarts): large steps while far from a minimum,
+    /// small ones to settle into it.
+    Cosine,
+}
+
+impl TrainSettings {
+    /// The learning rate of `epoch` (1-based).
+    pub fn learning_rate_at(&self, epoch: usize) -> f64 {
+        match self.schedule {
+            LrSchedule::Constant => self.learning_rate,
+            LrSchedule::Cosine => {
+                let done =
+                    (epoch.saturating_sub(1) as f64 / self.max_epochs.max(1) as f64).min(1.0);
+                self.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * done).cos())
+            }
+        }
+    }
 }
 
 impl Default for TrainSettings {
@@ -118,6 +154,8 @@ impl Default for TrainSettings {
             seed: 0,
             threads: 0,
             average_decay: 0.0,
+            masks: 0,
+            schedule: LrSchedule::Constant,
         }
     }
 }
@@ -529,6 +567,7 @@ impl Loader<'_> {
                     };
                     // [599, mels] time-major, normalised per mel bin.
                     let crop = excerpt.slice(ndarray::s![offset..offset + CROP_FRAMES, ..]);
+                    let start = x.len();
                     for frame in crop.rows() {
                         x.extend(
                             frame
@@ -537,6 +576,9 @@ impl Loader<'_> {
                                 .zip(&self.inv_std)
                                 .map(|((v, mean), inv_std)| (v - mean) * inv_std),
                         );
+                    }
+                    if self.training {
+                        mask_crop(&mut x[start..], mels, self.settings.masks, rng);
                     }
                     kept.push(track);
                 }
@@ -1029,6 +1071,7 @@ fn train_loop(
             epoch,
             2,
         )));
+        trainer.optimiser.learning_rate = run.settings.learning_rate_at(epoch);
         let (train_loss, examples) =
             match run.phase(&mut trainer, &order, epoch, true, progress, cancel)? {
                 PhaseResult::Cancelled => return Ok(run.outcome(StopReason::Cancelled)),
@@ -1140,11 +1183,15 @@ fn load_checkpoint(
     if settings.average_decay > 0.0 {
         // A checkpoint of a run without an average starts one at its weights.
         let mut missing = false;
-        let mut trained = weights.tensors().into_iter();
+        // The average shares the trained weights' input normalisation.
+        let trained: HashMap<String, &[f32]> = weights
+            .tensors()
+            .into_iter()
+            .map(|(spec, data)| (spec.name, data))
+            .collect();
         let averaged = ConvnetWeights::from_tensors(config, |spec| {
-            let (_, own) = trained.next().expect("both follow tensor_specs");
             if spec.name.starts_with("input.") {
-                return Ok(own.to_vec());
+                return Ok(trained[&spec.name].to_vec());
             }
             let stored = TensorSpec {
                 name: format!("{AVERAGE_PREFIX}{}", spec.name),
