@@ -67,7 +67,6 @@ mod tests {
             let mut crop = vec![1.0; FRAMES * MELS];
             mask_crop(&mut crop, MELS, 1, &mut StdRng::seed_from_u64(seed));
             let (bins, frames) = masked(&crop);
-            // Unless the band covers every bin, the masked frames are whole zero frames.
             assert!(
                 bins.len() <= MELS / 8 && contiguous(&bins),
                 "seed {seed}: {bins:?}"

@@ -1,5 +1,6 @@
 //! Training the convnet on the CPU with candle: minibatch SGD with Nesterov momentum, dropout
-//! in the dense layers, random-crop augmentation, input normalisation computed on the training
+//! in the dense layers, random crops and SpecAugment masks (`augment`), a learning-rate
+//! schedule, a running average of the weights, input normalisation computed on the training
 //! set, validation loss each epoch, early stopping, atomic checkpoints and resume. A loader
 //! thread reads excerpts and prepares the next batches (crops, normalisation, targets, dropout
 //! masks) while the optimiser runs. Data comes through `ExcerptSource`, so any feature store
