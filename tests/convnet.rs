@@ -1048,7 +1048,7 @@ mod training {
             schedule: LrSchedule::Cosine,
             ..TrainSettings::default()
         };
-        // Epoch e is (e - 1)/10 of the way: 0.4·(1 + cos(π·k/10)).
+        // Epoch e is (e - 1)/10 of the way: 0.4·(1 + cos(π·(e - 1)/10)).
         assert_eq!(cosine.learning_rate_at(1), 0.8);
         assert!((cosine.learning_rate_at(6) - 0.4).abs() < 1e-12);
         let last = 0.4 * (1.0 - (0.1 * std::f64::consts::PI).cos());

@@ -54,10 +54,10 @@ pub struct Args {
     /// How the learning rate moves over the epochs: the same throughout, or down a half
     /// cosine to near 0 at the last epoch.
     #[arg(long, value_enum)]
-    schedule: Option<ScheduleArg>,
+    schedule: Option<LrSchedule>,
     /// What to minimise: MSE to the unit-norm factors, or the paper's weighted prediction error.
-    #[arg(long, value_enum, default_value_t = ObjectiveArg::Mse)]
-    objective: ObjectiveArg,
+    #[arg(long, value_enum, default_value_t = ObjectiveKind::Mse)]
+    objective: ObjectiveKind,
     /// Continue the interrupted run in model/ (same config and split).
     #[arg(long)]
     resume: bool,
@@ -72,18 +72,6 @@ pub struct Args {
     threads: Option<usize>,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum ScheduleArg {
-    Constant,
-    Cosine,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum ObjectiveArg {
-    Mse,
-    Wpe,
-}
-
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let project = crate::project::Project::open(&args.dir)?;
     let config = crate::pipeline::train_config(&project, args.config.as_deref(), args.resume)
@@ -93,11 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 args.config.as_deref().unwrap_or("small")
             )
         })?;
-    let objective = match args.objective {
-        ObjectiveArg::Mse => ObjectiveKind::Mse,
-        ObjectiveArg::Wpe => ObjectiveKind::Wpe,
-    };
-    let mut options = TrainOptions::new(config, objective);
+    let mut options = TrainOptions::new(config, args.objective);
     let settings = &mut options.settings;
     settings.max_epochs = args.epochs.unwrap_or(settings.max_epochs);
     settings.batch_size = args.batch.unwrap_or(settings.batch_size);
@@ -108,11 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     settings.average_decay = args.average_decay;
     settings.weight_decay = args.weight_decay.unwrap_or(settings.weight_decay);
     settings.masks = args.masks.unwrap_or(settings.masks);
-    settings.schedule = match args.schedule {
-        Some(ScheduleArg::Constant) => LrSchedule::Constant,
-        Some(ScheduleArg::Cosine) => LrSchedule::Cosine,
-        None => settings.schedule,
-    };
+    settings.schedule = args.schedule.unwrap_or(settings.schedule);
     settings.seed = args.seed;
     settings.threads = args.threads.unwrap_or(0);
     options.wmf.threads = settings.threads;

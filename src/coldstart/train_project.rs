@@ -23,8 +23,8 @@ use crate::project::cf_stage::play_matrix;
 use crate::project::{layout, Project};
 use crate::track_issue::TrackIssue;
 
-/// What the network is trained to minimise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What the network is trained to minimise (`deepcuts train --objective`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ObjectiveKind {
     /// MSE to the unit-norm WMF item factors (DESIGN.md).
     #[default]

@@ -114,8 +114,9 @@ pub struct TrainSettings {
     pub schedule: LrSchedule,
 }
 
-/// The learning rate of each epoch, from the settings' `learning_rate`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The learning rate of each epoch, from the settings' `learning_rate` (`deepcuts train
+/// --schedule`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LrSchedule {
     /// The same rate every epoch.
