@@ -19,7 +19,7 @@ use super::config::{
 use super::matmul::{matmul, MatrixView};
 use super::model::L2_POOL_EPSILON;
 use super::weights::{ConvnetWeights, LayerWeights};
-use super::winograd::{WinogradConv, WinogradScratch};
+use super::winograd::{self, WinogradConv, WinogradScratch};
 
 /// Why inference could not run.
 #[derive(Debug, thiserror::Error)]
@@ -346,7 +346,7 @@ impl CpuConvnet {
             // y: row track·frames_in + t is output frame t of that track for t < frames_out,
             // a row straddling two tracks (or padding) otherwise.
             let rows_out = tracks * frames_in - (KERNEL_FRAMES - 1);
-            let rows_computed = WinogradConv::padded_outputs(rows_out);
+            let rows_computed = winograd::padded_outputs(rows_out);
             resize_padded(y, rows_computed * outputs, rows_computed * outputs);
             conv.forward(x, rows_out, y, winograd, gemm_threads);
             let track_rows = |track: usize| {
@@ -567,7 +567,7 @@ fn conv1_outputs<'y>(
 /// Input rows to allocate for `rows` real frames: Winograd reads whole tiles, up to one frame
 /// past the end.
 fn padded_input_rows(rows: usize) -> usize {
-    WinogradConv::padded_inputs(rows - (KERNEL_FRAMES - 1))
+    winograd::padded_inputs(rows - (KERNEL_FRAMES - 1))
 }
 
 /// Resizes `buffer` to `len`, reusing its allocation, with zeros from `written` on (the

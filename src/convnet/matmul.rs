@@ -5,19 +5,32 @@
 //! convolutions and their gradients are GEMMs without copies.
 
 /// Element types the GEMM kernels support.
-pub trait Scalar: Copy + Send + Sync + std::ops::AddAssign + 'static {
+pub trait Scalar:
+    Copy + Send + Sync + PartialEq + std::ops::AddAssign + std::ops::Mul<Output = Self> + 'static
+{
     const ZERO: Self;
     const ONE: Self;
+
+    /// A constant computed in f64 (Winograd's transform coefficients), rounded to this type.
+    fn from_f64(value: f64) -> Self;
 }
 
 impl Scalar for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+
+    fn from_f64(value: f64) -> Self {
+        value as f32
+    }
 }
 
 impl Scalar for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+
+    fn from_f64(value: f64) -> Self {
+        value
+    }
 }
 
 /// A strided matrix view: element (row r, column c) is `data[r * row_stride + c * col_stride]`.

@@ -1,24 +1,26 @@
 //! The 1-D convolution over time as a candle custom op whose forward pass and gradients are
-//! big GEMMs (`matmul.rs`). candle 0.11.1's conv1d has a wrong weight gradient for batch > 1,
-//! and its conv2d workaround runs the backward pass through scalar loops at about a tenth of
+//! long Winograd F(3, 4) / F(4, 3) products (`winograd.rs`: half the multiplications of
+//! im2col GEMMs). candle 0.11.1's conv1d has a wrong weight gradient for batch > 1, and its
+//! conv2d workaround runs the backward pass through scalar loops at about a tenth of
 //! PyTorch's training speed on this model.
 //!
 //! Tensors are time-major, as in the inference path: the batch is one long signal
-//! `[batch·L, C]` (tracks one after another), whose im2col matrix is a view with overlapping
-//! rows, so each product covers the whole batch in one GEMM; the `K − 1` output rows per track
-//! that straddle two tracks are dropped (forward) or given a zero gradient (backward).
+//! `[batch·L, C]` (tracks one after another), so each product covers the whole batch at once;
+//! the `K − 1` output rows per track that straddle two tracks are dropped (forward) or given a
+//! zero gradient (backward).
 //!
-//! Shapes: x [batch, L, C], weight [K, C, O] (tap-major, so that it is the `[K·C, O]` right
-//! operand of the im2col product), y [batch, L − K + 1, O];
+//! Shapes: x [batch, L, C], weight [K, C, O] (tap-major), y [batch, L − K + 1, O], K = 4;
 //! y[b, t, o] = Σ_{k, c} w[k, c, o] · x[b, t + k, c] (a correlation, as in PyTorch).
 
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
+use super::config::KERNEL_FRAMES;
 use super::cpu_storage::{contiguous, dispatch2};
-use super::matmul::{matmul, MatrixView, Scalar};
+use super::matmul::Scalar;
+use super::winograd::{self, WinogradConv};
 
-/// Convolves x: [batch, L, C] with weight: [K, C, O] → [batch, L − K + 1, O], no bias.
+/// Convolves x: [batch, L, C] with weight: [4, C, O] → [batch, L − 3, O], no bias.
 /// Differentiable in both arguments.
 pub fn conv_time(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
     x.contiguous()?
@@ -31,45 +33,38 @@ pub(super) struct Dims {
     pub batch: usize,
     pub frames: usize,
     pub channels: usize,
-    pub taps: usize,
     pub outputs: usize,
 }
 
 impl Dims {
-    /// From x: [batch, L, C] and weight: [K, C, O].
+    /// From x: [batch, L, C] and weight: [4, C, O].
     pub fn new(x: &Shape, weight: &Shape) -> Result<Self> {
         let (batch, frames, channels) = x.dims3()?;
         let (taps, weight_channels, outputs) = weight.dims3()?;
-        if weight_channels != channels || taps == 0 || frames < taps {
+        if weight_channels != channels || taps != KERNEL_FRAMES || frames < taps {
             candle_core::bail!("temporal-conv: input {x:?} and kernel {weight:?} do not fit");
         }
         Ok(Self {
             batch,
             frames,
             channels,
-            taps,
             outputs,
         })
     }
 
     pub fn frames_out(&self) -> usize {
-        self.frames + 1 - self.taps
+        self.frames + 1 - KERNEL_FRAMES
     }
 
     /// Rows of the concatenated output signal: every window that fits in `batch·L` frames.
     pub fn rows(&self) -> usize {
-        self.batch * self.frames + 1 - self.taps
+        self.batch * self.frames + 1 - KERNEL_FRAMES
     }
 
-    /// The im2col view of a time-major signal: [rows, K·C], row stride C.
-    fn im2col<'a, T>(&self, x: &'a [T]) -> MatrixView<'a, T> {
-        MatrixView::strided(x, self.rows(), self.taps * self.channels, self.channels, 1)
+    /// The kernel [4, C, O] as a Winograd layer from C channels to O outputs.
+    fn layer<T: Scalar>(&self, w: &[T]) -> WinogradConv<T> {
+        WinogradConv::tap_major(w, self.channels, self.outputs)
     }
-}
-
-/// GEMM threads: those of the current rayon pool (the training pool).
-fn threads() -> usize {
-    rayon::current_num_threads()
 }
 
 /// y = conv(x, w).
@@ -129,20 +124,11 @@ fn forward<T: Scalar>(x: &[T], w: &[T], d: Dims) -> Vec<T> {
         .collect()
 }
 
-/// The convolution as one GEMM over the batch: [rows, O], track b's output frame t in row
-/// b·L + t (the rows in between straddle two tracks).
+/// The convolution of the whole batch as one signal: [rows, O], track b's output frame t in
+/// row b·L + t (the rows in between straddle two tracks).
 pub(super) fn output_rows<T: Scalar>(x: &[T], w: &[T], d: Dims) -> Vec<T> {
-    let mut rows = vec![T::ZERO; d.rows() * d.outputs];
-    let weight = MatrixView::contiguous(w, d.taps * d.channels, d.outputs);
-    matmul(
-        &mut rows,
-        d.outputs,
-        1,
-        d.im2col(x),
-        weight,
-        false,
-        threads(),
-    );
+    let mut rows = d.layer(w).correlate(x, d.rows());
+    rows.truncate(d.rows() * d.outputs);
     rows
 }
 
@@ -179,7 +165,7 @@ impl candle_core::CustomOp1 for Spread {
     }
 }
 
-/// ∂/∂x: grad_x[r + k, :] += grad_rows[r, :] · W_kᵀ for each tap k.
+/// ∂/∂x: grad_x[s, :] = Σ_k grad_rows[s − k, :] · W_kᵀ.
 pub(super) struct InputGradient {
     pub dims: Dims,
 }
@@ -208,27 +194,21 @@ impl CustomOp2 for InputGradient {
     }
 }
 
+/// A correlation of the gradient rows, given K − 1 zero rows in front (and behind), with the
+/// flipped, transposed kernel: tap j weighs output o into channel c by w[K − 1 − j, c, o].
 fn input_gradient<T: Scalar>(grad_rows: &[T], w: &[T], d: Dims) -> Vec<T> {
-    let mut grad_x = vec![T::ZERO; d.batch * d.frames * d.channels];
-    let grad = MatrixView::contiguous(grad_rows, d.rows(), d.outputs);
-    for tap in 0..d.taps {
-        // W_kᵀ: [O, C], a transposed view of the contiguous [C, O] block of tap k.
-        let w_tap =
-            MatrixView::contiguous(&w[tap * d.channels * d.outputs..], d.channels, d.outputs);
-        matmul(
-            &mut grad_x[tap * d.channels..],
-            d.channels,
-            1,
-            grad,
-            w_tap.t(),
-            true,
-            threads(),
-        );
-    }
+    let frames = d.batch * d.frames;
+    let pad = (KERNEL_FRAMES - 1) * d.outputs;
+    let mut padded = vec![T::ZERO; pad];
+    padded.extend_from_slice(&grad_rows[..d.rows() * d.outputs]);
+    padded.resize(pad + frames * d.outputs, T::ZERO);
+    let flipped = WinogradConv::flipped_transpose(w, d.channels, d.outputs);
+    let mut grad_x = flipped.correlate(&padded, frames);
+    grad_x.truncate(frames * d.channels);
     grad_x
 }
 
-/// ∂/∂w = im2col(x)ᵀ · grad_rows: [K·C, O], one GEMM over the whole batch.
+/// ∂/∂w[k, c, o] = Σ_r x[r + k, c] · grad_rows[r, o]: [K, C, O], over the whole batch.
 pub(super) struct WeightGradient {
     pub dims: Dims,
 }
@@ -253,21 +233,10 @@ impl CustomOp2 for WeightGradient {
             |x, g| weight_gradient(x, g, d),
             |x, g| weight_gradient(x, g, d),
         )?;
-        Ok((storage, Shape::from((d.taps, d.channels, d.outputs))))
+        Ok((storage, Shape::from((KERNEL_FRAMES, d.channels, d.outputs))))
     }
 }
 
 fn weight_gradient<T: Scalar>(x: &[T], grad_rows: &[T], d: Dims) -> Vec<T> {
-    let mut grad_w = vec![T::ZERO; d.taps * d.channels * d.outputs];
-    let grad = MatrixView::contiguous(grad_rows, d.rows(), d.outputs);
-    matmul(
-        &mut grad_w,
-        d.outputs,
-        1,
-        d.im2col(x).t(),
-        grad,
-        false,
-        threads(),
-    );
-    grad_w
+    winograd::weight_gradient(x, d.channels, grad_rows, d.outputs, d.rows())
 }
