@@ -2,10 +2,11 @@
 //! y = ReLU(max-pool(conv(x, w), width) + bias). Composed of `conv_time` and `pool_bias_relu`,
 //! the convolution's output (the network's largest activation: conv1's is [batch, 596,
 //! filters]) is a graph node, so candle's backward pass zero-fills a gradient of its size, adds
-//! the pooling's gradient into it, and the convolution copies it into its GEMM layout: about a
-//! fifth of a training step. Fused, the forward pass pools straight from the GEMM's output rows
-//! and remembers where each window's maximum was; the backward pass scatters the gradient into
-//! GEMM rows in one pass and runs the convolution's two gradient GEMMs on them.
+//! the pooling's gradient into it, and the convolution copies it into its own layout: about a
+//! fifth of a training step. Fused, the forward pass pools straight from the convolution's
+//! output rows and remembers where each window's maximum was; the backward pass scatters the
+//! gradient into those rows in one pass and runs the convolution's two gradient products
+//! (`temporal_conv.rs`) on them.
 //!
 //! Shapes as in `temporal_conv.rs` and `pooling.rs`: x [batch, L, C], weight [K, C, O],
 //! bias [O] → y [batch, (L − K + 1) / width, O].
@@ -42,7 +43,7 @@ pub fn conv_pool_bias_relu(
 
 struct ConvBlock {
     width: usize,
-    /// Per output, [batch, windows, O] flat: the index into the GEMM rows (`[rows · O]` flat)
+    /// Per output, [batch, windows, O] flat: the index into the convolution's output rows (`[rows · O]` flat)
     /// of its window's first maximum. Written by the forward pass for the backward pass.
     argmax: OnceLock<Arc<[u32]>>,
 }
@@ -58,7 +59,7 @@ impl ConvBlock {
             );
         }
         if conv.rows() * conv.outputs > u32::MAX as usize {
-            candle_core::bail!("conv-block: batch too large ({} GEMM rows)", conv.rows());
+            candle_core::bail!("conv-block: batch too large ({} output rows)", conv.rows());
         }
         let pool = pooling::Dims {
             batch: conv.batch,
@@ -70,7 +71,7 @@ impl ConvBlock {
     }
 }
 
-/// Pools the GEMM rows of each track (row stride O, track stride L·O): the outputs and the
+/// Pools the convolution's output rows of each track (row stride O, track stride L·O): the outputs and the
 /// flat row index of each output's maximum (the first, as `pool_bias_relu` takes). Frame by
 /// frame over whole rows, so that the comparisons run along contiguous channels.
 fn pool_rows<T: Element>(
@@ -210,14 +211,14 @@ impl CustomOp3 for ConvBlock {
     }
 }
 
-/// From y and grad_y, the gradient of the GEMM rows and of the bias, concatenated in one flat
+/// From y and grad_y, the gradient of the output rows and of the bias, concatenated in one flat
 /// tensor: [rows · O + O]. An active output (y > 0) sends its gradient to its window's maximum
 /// and to its channel's bias; everything else is zero.
 struct Scatter {
-    /// Elements of the GEMM rows: [rows · O].
+    /// Elements of the output rows: [rows · O].
     rows: usize,
     outputs: usize,
-    /// Elements of one track's GEMM rows (L · O) and of its outputs (windows · O).
+    /// Elements of one track's output rows (L · O) and of its outputs (windows · O).
     track_rows: usize,
     track_out: usize,
     argmax: Arc<[u32]>,

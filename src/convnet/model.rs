@@ -1,7 +1,8 @@
-//! The convnet as a candle model, for training (autograd) and as a second forward pass,
-//! independent of the Winograd inference path. Activations are time-major
-//! (`[batch, frames, channels]`, the layout of the stored log-mels) so that convolutions are
-//! whole-batch GEMMs (`temporal_conv.rs`), and each convolution with its max-pooling, bias and
+//! The convnet as a candle model, for training (autograd) and as a second forward pass beside
+//! the inference path (both checked against the PyTorch reference vectors). Activations are
+//! time-major (`[batch, frames, channels]`, the layout of the stored log-mels) so that each
+//! convolution runs over the whole batch as one signal (Winograd products,
+//! `temporal_conv.rs`), and each convolution with its max-pooling, bias and
 //! ReLU is one fused op (`conv_block.rs`), as is each dense layer (`dense.rs`). These have their
 //! own gradients, which avoids candle 0.11.1's autograd bugs (PLATFORM.md: conv1d's weight
 //! gradient, max_pool2d's backward) and the copies its generic backward pass makes.

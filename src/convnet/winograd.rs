@@ -281,20 +281,24 @@ impl<T: Scalar> WinogradConv<T> {
         }
     }
 
-    /// As `forward`, with blocks of tiles spread over the current rayon pool (each block's
-    /// GEMMs on one thread): y [padded_outputs(frames_out), O].
+    /// As `forward`, with the tiles split into one run per thread of the current rayon pool
+    /// (its blocks' GEMMs on that thread): y [padded_outputs(frames_out), O].
     pub fn correlate(&self, x: &[T], frames_out: usize) -> Vec<T> {
         assert!(
             x.len() >= (frames_out + KERNEL_FRAMES - 1) * self.channels,
             "winograd: signal shorter than its outputs"
         );
         let tiles = frames_out.div_ceil(TILE_FRAMES);
-        let block = balanced_block(tiles);
+        let per_run = tiles_per_run(tiles);
         let mut y = vec![T::ZERO; tiles * TILE_FRAMES * self.outputs];
-        y.par_chunks_mut(block * TILE_FRAMES * self.outputs)
+        y.par_chunks_mut(per_run * TILE_FRAMES * self.outputs)
             .enumerate()
-            .for_each_init(WinogradScratch::default, |scratch, (i, y)| {
-                self.block(x, i * block, y, scratch, 1);
+            .for_each(|(run, y)| {
+                let mut scratch = WinogradScratch::default();
+                let blocks = y.chunks_mut(BLOCK_TILES * TILE_FRAMES * self.outputs);
+                for (i, y) in blocks.enumerate() {
+                    self.block(x, run * per_run + i * BLOCK_TILES, y, &mut scratch, 1);
+                }
             });
         y
     }
@@ -374,7 +378,7 @@ pub fn weight_gradient<T: Scalar>(
     let (input, kernel): (Vec<T>, Vec<T>) = (cast(&transform.input), cast(&transform.kernel));
     let g = &g[..rows * outputs];
     let tiles = rows.div_ceil(m);
-    let per_run = tiles.div_ceil(rayon::current_num_threads()).max(1);
+    let per_run = tiles_per_run(tiles);
     let runs = tiles.div_ceil(per_run);
     let sums: Vec<Vec<T>> = (0..runs)
         .into_par_iter()
@@ -439,12 +443,11 @@ pub fn weight_gradient<T: Scalar>(
     grad_w
 }
 
-/// Tiles per block for `tiles` tiles spread over the current rayon pool: at most
-/// `BLOCK_TILES`, in a number of blocks that the threads share evenly.
-fn balanced_block(tiles: usize) -> usize {
-    let threads = rayon::current_num_threads().max(1);
-    let blocks = tiles.div_ceil(BLOCK_TILES).next_multiple_of(threads);
-    tiles.div_ceil(blocks).max(1)
+/// Tiles per run when `tiles` are split into one run per thread of the current rayon pool:
+/// even shares (the last layers have only a few hundred tiles, too few to leave to rayon's
+/// splitting of 256-tile blocks), each run with its own scratch buffers.
+fn tiles_per_run(tiles: usize) -> usize {
+    tiles.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 
 /// The `len` elements of `signal` from `start`, copied into `tail` and zero-padded where they
