@@ -1,8 +1,9 @@
 //! Matrix products over the `gemm` crate (the same kernels candle uses), behind a safe,
 //! bounds-checked interface. What a tensor library does not offer is needed here: operands
-//! with arbitrary strides whose rows may overlap (the im2col view of a time-major signal, row
-//! stride `C` for rows `4·C` long; one tap of a `[O, C, 4]` kernel, column stride 4), so that
-//! convolutions and their gradients are GEMMs without copies.
+//! with arbitrary strides, even with overlapping rows (an im2col view of a time-major signal,
+//! row stride `C` for rows `4·C` long), and strided destinations, so that transposed weights
+//! (dense layers, the input gradient's Winograd kernels) and products accumulated into a
+//! block of a larger buffer need no copies.
 
 /// Element types the GEMM kernels support.
 pub trait Scalar:

@@ -269,16 +269,13 @@ impl<T: Scalar> WinogradConv<T> {
         scratch: &mut WinogradScratch<T>,
         threads: usize,
     ) {
-        let block_rows = BLOCK_TILES * TILE_FRAMES * self.outputs;
         assert!(
             x.len() >= (frames_out + KERNEL_FRAMES - 1) * self.channels
                 && y.len() >= padded_outputs(frames_out) * self.outputs,
             "winograd: buffers shorter than the signal"
         );
         let y = &mut y[..padded_outputs(frames_out) * self.outputs];
-        for (i, y) in y.chunks_mut(block_rows).enumerate() {
-            self.block(x, i * BLOCK_TILES, y, scratch, threads);
-        }
+        self.run(x, 0, y, scratch, threads);
     }
 
     /// As `forward`, with the tiles split into one run per thread of the current rayon pool
@@ -294,17 +291,14 @@ impl<T: Scalar> WinogradConv<T> {
         y.par_chunks_mut(per_run * TILE_FRAMES * self.outputs)
             .enumerate()
             .for_each(|(run, y)| {
-                let mut scratch = WinogradScratch::default();
-                let blocks = y.chunks_mut(BLOCK_TILES * TILE_FRAMES * self.outputs);
-                for (i, y) in blocks.enumerate() {
-                    self.block(x, run * per_run + i * BLOCK_TILES, y, &mut scratch, 1);
-                }
+                self.run(x, run * per_run, y, &mut WinogradScratch::default(), 1);
             });
         y
     }
 
-    /// The output rows of the tiles from `first` on that fill y: [tiles·3, O].
-    fn block(
+    /// The output rows of the tiles from `first` on that fill y ([tiles·3, O]), a block of
+    /// `BLOCK_TILES` at a time.
+    fn run(
         &self,
         x: &[T],
         first: usize,
@@ -314,43 +308,48 @@ impl<T: Scalar> WinogradConv<T> {
     ) {
         let (channels, outputs) = (self.channels, self.outputs);
         let (m, n) = (TILE_FRAMES, POINTS);
-        let block = y.len() / (m * outputs);
         let WinogradScratch {
             transformed,
             products,
             tail,
         } = scratch;
-        transformed.resize(n * block * channels, T::ZERO);
-        products.resize(n * block * outputs, T::ZERO);
-        // U[p, j, c] = Σ_q Bᵀ[p, q] · x[(first + j)·m + q, c]
-        for j in 0..block {
-            let window = window(x, (first + j) * m * channels, n * channels, tail);
+        for (b, y) in y.chunks_mut(BLOCK_TILES * m * outputs).enumerate() {
+            let first = first + b * BLOCK_TILES;
+            let block = y.len() / (m * outputs);
+            transformed.resize(n * block * channels, T::ZERO);
+            products.resize(n * block * outputs, T::ZERO);
+            // U[p, j, c] = Σ_q Bᵀ[p, q] · x[(first + j)·m + q, c]
+            for j in 0..block {
+                let window = window(x, (first + j) * m * channels, n * channels, tail);
+                for p in 0..n {
+                    combine(
+                        &mut transformed[(p * block + j) * channels..][..channels],
+                        &self.input[p * n..(p + 1) * n],
+                        window.chunks_exact(channels),
+                    );
+                }
+            }
+            // M[p] = U[p] · K[p]: [block, C] × [C, O].
             for p in 0..n {
-                combine(
-                    &mut transformed[(p * block + j) * channels..][..channels],
-                    &self.input[p * n..(p + 1) * n],
-                    window.chunks_exact(channels),
+                let lhs =
+                    MatrixView::contiguous(&transformed[p * block * channels..], block, channels);
+                matmul(
+                    &mut products[p * block * outputs..],
+                    outputs,
+                    1,
+                    lhs,
+                    self.kernel(p),
+                    false,
+                    threads,
                 );
             }
-        }
-        // M[p] = U[p] · K[p]: [block, C] × [C, O].
-        for p in 0..n {
-            let lhs = MatrixView::contiguous(&transformed[p * block * channels..], block, channels);
-            matmul(
-                &mut products[p * block * outputs..],
-                outputs,
-                1,
-                lhs,
-                self.kernel(p),
-                false,
-                threads,
-            );
-        }
-        // y[j·m + i, o] = Σ_p Aᵀ[i, p] · M[p, j, o]
-        for (j, tile) in y.chunks_exact_mut(m * outputs).enumerate() {
-            for (i, row) in tile.chunks_exact_mut(outputs).enumerate() {
-                let products = (0..n).map(|p| &products[(p * block + j) * outputs..][..outputs]);
-                combine(row, &self.output[i * n..(i + 1) * n], products);
+            // y[j·m + i, o] = Σ_p Aᵀ[i, p] · M[p, j, o]
+            for (j, tile) in y.chunks_exact_mut(m * outputs).enumerate() {
+                for (i, row) in tile.chunks_exact_mut(outputs).enumerate() {
+                    let products =
+                        (0..n).map(|p| &products[(p * block + j) * outputs..][..outputs]);
+                    combine(row, &self.output[i * n..(i + 1) * n], products);
+                }
             }
         }
     }
