@@ -360,7 +360,8 @@ impl<T: Scalar> WinogradConv<T> {
 /// C] (read as zero past its end), g: [≥ rows, O]. By F(4, 3) over tiles of 3 rows: per point
 /// p, M[p] = Σ_tiles (Bᵀ x)[p]ᵀ (G g)[p] is a GEMM over the tiles, and grad_w[k] = Σ_p Aᵀ[k, p]
 /// M[p]. The tiles are split into one run per thread of the current rayon pool, summed in
-/// order, so the result does not depend on scheduling.
+/// order, so the result does not depend on scheduling; it does, in its last bits, on the
+/// number of threads (training is bit-reproducible for a given `--threads`).
 pub fn weight_gradient<T: Scalar>(
     x: &[T],
     channels: usize,
