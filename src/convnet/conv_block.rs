@@ -43,8 +43,9 @@ pub fn conv_pool_bias_relu(
 
 struct ConvBlock {
     width: usize,
-    /// Per output, [batch, windows, O] flat: the index into the convolution's output rows (`[rows · O]` flat)
-    /// of its window's first maximum. Written by the forward pass for the backward pass.
+    /// Per output, [batch, windows, O] flat: the index into the convolution's output rows
+    /// (`[rows · O]` flat) of its window's first maximum. Written by the forward pass for the
+    /// backward pass.
     argmax: OnceLock<Arc<[u32]>>,
 }
 
@@ -71,9 +72,10 @@ impl ConvBlock {
     }
 }
 
-/// Pools the convolution's output rows of each track (row stride O, track stride L·O): the outputs and the
-/// flat row index of each output's maximum (the first, as `pool_bias_relu` takes). Frame by
-/// frame over whole rows, so that the comparisons run along contiguous channels.
+/// Pools the convolution's output rows of each track (row stride O, track stride L·O): the
+/// outputs and the flat row index of each output's maximum (the first, as `pool_bias_relu`
+/// takes). Frame by frame over whole rows, so that the comparisons run along contiguous
+/// channels.
 fn pool_rows<T: Element>(
     rows: &[T],
     bias: &[T],

@@ -124,7 +124,7 @@ pub struct CpuConvnet {
 /// Buffers for one chunk's convolution stage.
 #[derive(Debug, Default)]
 struct ChunkScratch {
-    /// Layer input: [frames, channels] time-major, zero-padded at the end.
+    /// Layer input: [frames, channels] time-major.
     x: Vec<f32>,
     /// Convolution output: [frames, filters].
     y: Vec<f32>,
@@ -309,17 +309,10 @@ impl CpuConvnet {
         let mels = config.n_mels;
         let mut scratch = self.take_scratch();
         let ChunkScratch { x, y, winograd } = &mut scratch;
-        // x: [tracks × frames (+ padding), channels], time-major, tracks concatenated.
-        resize_padded(
-            x,
-            tracks * CROP_FRAMES * mels,
-            padded_input_rows(tracks * CROP_FRAMES) * mels,
-        );
-        for (track, rows) in x
-            .chunks_exact_mut(CROP_FRAMES * mels)
-            .take(tracks)
-            .enumerate()
-        {
+        // x: [tracks × frames, channels], time-major, tracks concatenated (Winograd reads
+        // the last tile's missing frames as zeros).
+        x.resize(tracks * CROP_FRAMES * mels, 0.0);
+        for (track, rows) in x.chunks_exact_mut(CROP_FRAMES * mels).enumerate() {
             fill(start + track, rows);
             for row in rows.chunks_exact_mut(mels) {
                 for ((value, mean), inv_std) in row
@@ -347,7 +340,7 @@ impl CpuConvnet {
             // a row straddling two tracks (or padding) otherwise.
             let rows_out = tracks * frames_in - (KERNEL_FRAMES - 1);
             let rows_computed = winograd::padded_outputs(rows_out);
-            resize_padded(y, rows_computed * outputs, rows_computed * outputs);
+            y.resize(rows_computed * outputs, 0.0);
             conv.forward(x, rows_out, y, winograd, gemm_threads);
             let track_rows = |track: usize| {
                 let begin = track * frames_in * outputs;
@@ -367,11 +360,8 @@ impl CpuConvnet {
                 Some(&width) => {
                     let pooled_frames = frames_out / width;
                     let rows = tracks * pooled_frames;
-                    resize_padded(x, rows * outputs, padded_input_rows(rows) * outputs);
-                    for (track, out_rows) in x
-                        .chunks_exact_mut(pooled_frames * outputs)
-                        .take(tracks)
-                        .enumerate()
+                    x.resize(rows * outputs, 0.0);
+                    for (track, out_rows) in x.chunks_exact_mut(pooled_frames * outputs).enumerate()
                     {
                         max_pool_bias_relu(track_rows(track), out_rows, width, bias);
                     }
@@ -562,17 +552,4 @@ fn conv1_outputs<'y>(
             }
         }
     }
-}
-
-/// Input rows to allocate for `rows` real frames: Winograd reads whole tiles, up to one frame
-/// past the end.
-fn padded_input_rows(rows: usize) -> usize {
-    winograd::padded_inputs(rows - (KERNEL_FRAMES - 1))
-}
-
-/// Resizes `buffer` to `len`, reusing its allocation, with zeros from `written` on (the
-/// caller overwrites everything before).
-fn resize_padded(buffer: &mut Vec<f32>, written: usize, len: usize) {
-    buffer.resize(len, 0.0);
-    buffer[written..].fill(0.0);
 }

@@ -35,10 +35,6 @@ const BLOCK_TILES: usize = 256;
 /// Transform matrices of F(m, r), with n = m + r − 1 interpolation points.
 #[derive(Debug, Clone)]
 pub struct WinogradTransform {
-    /// m: outputs per tile.
-    pub tile: usize,
-    /// r: taps of the kernel.
-    pub taps: usize,
     /// n = m + r − 1
     pub points: usize,
     /// Bᵀ: [n, n], applied to n consecutive inputs.
@@ -93,8 +89,6 @@ impl WinogradTransform {
             }
         }
         Self {
-            tile,
-            taps,
             points,
             input,
             kernel,
@@ -143,11 +137,6 @@ fn invert(matrix: &[f64], n: usize) -> Vec<f64> {
 /// Output frames computed for `frames_out` wanted ones: rounded up to whole tiles.
 pub fn padded_outputs(frames_out: usize) -> usize {
     frames_out.div_ceil(TILE_FRAMES) * TILE_FRAMES
-}
-
-/// Input frames read for `frames_out` wanted outputs: `padded_outputs + 3`.
-pub fn padded_inputs(frames_out: usize) -> usize {
-    padded_outputs(frames_out) + KERNEL_FRAMES - 1
 }
 
 /// A kernel-4 convolution layer prepared for Winograd F(3, 4): its transformed kernels.
@@ -269,10 +258,10 @@ impl<T: Scalar> WinogradConv<T> {
         scratch: &mut WinogradScratch<T>,
         threads: usize,
     ) {
+        self.check_signal(x, frames_out);
         assert!(
-            x.len() >= (frames_out + KERNEL_FRAMES - 1) * self.channels
-                && y.len() >= padded_outputs(frames_out) * self.outputs,
-            "winograd: buffers shorter than the signal"
+            y.len() >= padded_outputs(frames_out) * self.outputs,
+            "winograd: output buffer shorter than the padded outputs"
         );
         let y = &mut y[..padded_outputs(frames_out) * self.outputs];
         self.run(x, 0, y, scratch, threads);
@@ -281,10 +270,7 @@ impl<T: Scalar> WinogradConv<T> {
     /// As `forward`, with the tiles split into one run per thread of the current rayon pool
     /// (its blocks' GEMMs on that thread): y [padded_outputs(frames_out), O].
     pub fn correlate(&self, x: &[T], frames_out: usize) -> Vec<T> {
-        assert!(
-            x.len() >= (frames_out + KERNEL_FRAMES - 1) * self.channels,
-            "winograd: signal shorter than its outputs"
-        );
+        self.check_signal(x, frames_out);
         let tiles = frames_out.div_ceil(TILE_FRAMES);
         let per_run = tiles_per_run(tiles);
         let mut y = vec![T::ZERO; tiles * TILE_FRAMES * self.outputs];
@@ -294,6 +280,15 @@ impl<T: Scalar> WinogradConv<T> {
                 self.run(x, run * per_run, y, &mut WinogradScratch::default(), 1);
             });
         y
+    }
+
+    /// Panics unless x holds the `frames_out + 3` frames that `frames_out` outputs read (a
+    /// caller's bug: shapes come from validated configs and tensors).
+    fn check_signal(&self, x: &[T], frames_out: usize) {
+        assert!(
+            x.len() >= (frames_out + KERNEL_FRAMES - 1) * self.channels,
+            "winograd: signal shorter than its outputs"
+        );
     }
 
     /// The output rows of the tiles from `first` on that fill y ([tiles·3, O]), a block of
